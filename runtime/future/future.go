@@ -38,6 +38,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gofutures/futures/runtime/internal/runctx"
 )
 
 // ErrGoexit is the error of a future whose function called runtime.Goexit
@@ -98,7 +100,7 @@ type Future[T any] struct {
 	// run is the context of a function started by Go with a parent that
 	// cannot be cancelled; it lives inside the future so that it costs no
 	// allocation. Unused otherwise.
-	run runContext
+	run runctx.Context
 	// opts holds what New's options and Go with a cancellable parent set;
 	// nil for most futures, which keeps them small.
 	opts *newOptions
@@ -125,7 +127,7 @@ func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *Future
 		// A parent that can never be cancelled (Background, TODO, or values
 		// on top of them) needs no propagation: the future's own context
 		// suffices, and it allocates nothing until someone asks for Done.
-		f.run.parent = ctx
+		f.run.Init(ctx, nil)
 		go f.runFunc(&f.run, fn)
 		return f
 	}
@@ -320,8 +322,8 @@ func (f *Future[T]) Cancel() {
 		if f.opts.cancel != nil {
 			f.opts.cancel()
 		}
-	case f.run.parent != nil:
-		f.run.cancel()
+	default:
+		f.run.Cancel(nil) // a no-op unless Go initialized it
 	}
 }
 
