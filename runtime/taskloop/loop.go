@@ -1,0 +1,415 @@
+// Package taskloop runs tasks in the background of a process: a bounded pool
+// of workers fed by a bounded queue, with retries, timeouts, delays,
+// intervals, and a graceful Shutdown that drains what was accepted.
+//
+// A task is a function plus a Spec (its name and how to run it). Submitting
+// one returns a *future.Future that resolves exactly once with the
+// function's result, or with an error that says why it did not run. Tasks
+// keep the values of the context they were submitted with, but not its
+// cancellation or deadline: a task started by an HTTP handler outlives the
+// request. Its context is cancelled by its own timeout, by Future.Cancel, or
+// when the loop stops.
+//
+// Generated code calls Async and Later, which find the loop in the context
+// (WithLoop) or the process default (SetDefault). With no loop at all, the
+// task runs synchronously in the caller and its future is already resolved,
+// so plain programs and tests need no setup.
+//
+// # Request scopes
+//
+// Middleware (or NewScope) opens a request scope: tasks submitted with Later
+// inside it wait until the handler has returned and its response has been
+// flushed, then go to the loop. That is how a view sends a confirmation email
+// after it has answered.
+//
+// # Cost and ownership
+//
+// The loop owns its worker goroutines, started by Start and ended by
+// Shutdown; whoever calls Start must call Shutdown. Submitting a task costs
+// about four allocations (the future, its resolve function, the task and the
+// caller's closure); see BenchmarkThroughput for the throughput next to a
+// raw WaitGroup and goroutine per task.
+package taskloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	// ErrQueueFull is the error of a task refused because the queue was full
+	// and the policy is Reject.
+	ErrQueueFull = errors.New("taskloop: queue is full")
+	// ErrClosed is the error of a task submitted after Shutdown began.
+	ErrClosed = errors.New("taskloop: loop is shut down")
+	// ErrStopped is the error of an accepted task that did not finish because
+	// the loop stopped: Shutdown's context ended first, Start's context was
+	// cancelled, or the task was waiting for its delay when Shutdown began.
+	ErrStopped = errors.New("taskloop: loop stopped before the task finished")
+)
+
+// Policy says what submitting does when the queue is full.
+type Policy int
+
+const (
+	// Block waits for room in the queue until the submitter's context ends,
+	// then fails the task with the context's error. It is the default: it
+	// slows producers down to the pace of the workers.
+	Block Policy = iota
+	// Reject fails the task at once with an error matching ErrQueueFull.
+	Reject
+)
+
+// String returns "block" or "reject".
+func (p Policy) String() string {
+	switch p {
+	case Block:
+		return "block"
+	case Reject:
+		return "reject"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// Options configure a Loop. The zero value gives the defaults stated on
+// each field.
+type Options struct {
+	// Workers is how many tasks run at once. Default: 4 × GOMAXPROCS, since
+	// background tasks mostly wait on the network (mail, HTTP, databases)
+	// rather than compute.
+	Workers int
+	// QueueSize is how many accepted tasks may wait for a worker. Default:
+	// 1024. Tasks waiting for a delay, an interval or a retry backoff do not
+	// count against it.
+	QueueSize int
+	// WhenFull is what submitting does when the queue is full. Default: Block.
+	WhenFull Policy
+	// MaxBackoff caps the wait between two attempts of a task. Default: 1 minute.
+	MaxBackoff time.Duration
+	// Logger receives the loop's logs: a task's final failure at Warn, a
+	// panic at Error with its stack, retries at Debug. Default: slog.Default().
+	Logger *slog.Logger
+	// Hooks, when not nil, is told when each attempt starts and finishes,
+	// for metrics or tracing.
+	Hooks Hooks
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+type loopState int
+
+const (
+	created loopState = iota
+	started
+	closing
+)
+
+// Loop is an in-process task loop. Create it with New, then Start it; every
+// method is safe for concurrent use.
+type Loop struct {
+	opts  Options
+	queue chan *task
+
+	// stopCtx ends when the loop stops hard: running tasks see their
+	// contexts cancelled.
+	stopCtx    context.Context
+	stopCancel context.CancelCauseFunc
+
+	// closingFlag is set when Shutdown begins; submitting increments live
+	// before it reads closingFlag, and Shutdown sets it before it reads live,
+	// so that one of the two always sees the other.
+	closingFlag atomic.Bool
+	stoppedFlag atomic.Bool
+	live        atomic.Int64
+	closingCh   chan struct{} // closed when Shutdown begins
+	drained     chan struct{} // closed when live reaches 0 after closing
+	drainOnce   sync.Once
+	quit        chan struct{} // closed to end the workers
+	exited      chan struct{} // closed when the last worker has returned
+	workersLeft atomic.Int64
+
+	mu           sync.Mutex
+	state        loopState
+	waiting      map[*task]struct{} // tasks whose timer is set
+	running      []atomic.Pointer[task]
+	stopStartCtx func() bool
+	shutdownErr  error
+	shutdownDone chan struct{}
+	defs         map[string]*Definition
+	unstarted    []*Definition   // periodic definitions registered before Start
+	baseCtx      context.Context // Start's context without its cancellation
+
+	stats counters
+}
+
+// New returns a loop configured by opts. It starts nothing: tasks submitted
+// before Start wait in the queue.
+func New(opts Options) *Loop {
+	opts = opts.withDefaults()
+	l := &Loop{
+		opts:         opts,
+		queue:        make(chan *task, opts.QueueSize),
+		closingCh:    make(chan struct{}),
+		drained:      make(chan struct{}),
+		quit:         make(chan struct{}),
+		exited:       make(chan struct{}),
+		waiting:      make(map[*task]struct{}),
+		running:      make([]atomic.Pointer[task], opts.Workers),
+		shutdownDone: make(chan struct{}),
+	}
+	l.stopCtx, l.stopCancel = context.WithCancelCause(context.Background())
+	return l
+}
+
+// Start starts the workers. Cancelling ctx stops the loop hard, as if
+// Shutdown's context had ended: running tasks see their contexts cancelled
+// and every unfinished task fails with ErrStopped; call Shutdown for a
+// graceful stop. Start returns an error if the loop was already started or
+// shut down.
+func (l *Loop) Start(ctx context.Context) error {
+	l.mu.Lock()
+	if l.state != created {
+		l.mu.Unlock()
+		return errors.New("taskloop: Start called twice or after Shutdown")
+	}
+	l.baseCtx = context.WithoutCancel(ctx)
+	l.startLocked()
+	l.stopStartCtx = context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		l.Shutdown(sctx)
+	})
+	schedules := l.unstarted
+	l.unstarted = nil
+	l.mu.Unlock()
+	for _, d := range schedules {
+		l.startSchedule(l.baseCtx, d)
+	}
+	return nil
+}
+
+func (l *Loop) startLocked() {
+	l.state = started
+	l.workersLeft.Store(int64(l.opts.Workers))
+	for i := range l.opts.Workers {
+		go l.work(i)
+	}
+}
+
+func (l *Loop) work(slot int) {
+	quit := false
+	defer func() {
+		if !quit {
+			// A task called runtime.Goexit, which no recover stops: fail
+			// it and put a new worker in this one's slot.
+			if t := l.running[slot].Swap(nil); t != nil {
+				l.stats.running.Add(-1)
+				l.settle(t, ErrGoexit)
+			}
+			go l.work(slot)
+			return
+		}
+		if l.workersLeft.Add(-1) == 0 {
+			close(l.exited)
+		}
+	}()
+	for {
+		select {
+		case t := <-l.queue:
+			l.stats.queued.Add(-1)
+			l.execute(slot, t)
+		case <-l.quit:
+			quit = true
+			return
+		}
+	}
+}
+
+// Done returns a channel closed when every worker has returned, after
+// Shutdown. A task that ignores its context keeps its worker until it
+// returns, so Done may close after Shutdown has returned.
+func (l *Loop) Done() <-chan struct{} { return l.exited }
+
+// ShutdownError is Shutdown's error when its context ended before every
+// accepted task had finished.
+type ShutdownError struct {
+	// Unfinished is how many accepted tasks failed with ErrStopped: running,
+	// queued or waiting for a retry when the context ended.
+	Unfinished int
+	// Cause is the context's error.
+	Cause error
+}
+
+func (e *ShutdownError) Error() string {
+	return fmt.Sprintf("taskloop: shutdown: %d task(s) did not finish: %v", e.Unfinished, e.Cause)
+}
+
+// Unwrap returns the context's error, so that errors.Is(err,
+// context.DeadlineExceeded) holds after a Shutdown that timed out.
+func (e *ShutdownError) Unwrap() error { return e.Cause }
+
+// Shutdown stops intake, then waits until every accepted task has finished
+// or ctx ends, whichever is first.
+//
+// From the moment Shutdown begins, submitting fails with ErrClosed. Queued
+// and running tasks run to completion, including their retries; periodic
+// tasks end (their futures resolve with the last run's value); tasks still
+// waiting for their first delayed start fail with ErrStopped. When ctx ends
+// first, Shutdown cancels the contexts of running tasks, fails every
+// unfinished task with ErrStopped, and returns a *ShutdownError that counts
+// them. Either way every accepted task's future has resolved when Shutdown
+// returns.
+//
+// Shutdown may be called more than once and from several goroutines; later
+// calls wait for the first one and return its result. A loop that was never
+// started is started, so that what was queued still runs.
+func (l *Loop) Shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	switch l.state {
+	case created:
+		l.startLocked()
+	case closing:
+		l.mu.Unlock()
+		select {
+		case <-l.shutdownDone:
+			return l.shutdownErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	l.state = closing
+	if l.stopStartCtx != nil {
+		l.stopStartCtx()
+	}
+	l.closingFlag.Store(true)
+	close(l.closingCh)
+	var ended []*task
+	for t := range l.waiting {
+		if t.endsAtShutdown() {
+			delete(l.waiting, t)
+			t.timer.Stop()
+			l.stats.waiting.Add(-1)
+			ended = append(ended, t)
+		}
+	}
+	l.mu.Unlock()
+	for _, t := range ended {
+		l.endAtShutdown(t)
+	}
+	l.checkDrained()
+
+	select {
+	case <-l.drained:
+	case <-ctx.Done():
+		if n := l.stopHard(); n > 0 {
+			l.shutdownErr = &ShutdownError{Unfinished: n, Cause: ctx.Err()}
+		}
+	}
+	close(l.quit)
+	close(l.shutdownDone)
+	return l.shutdownErr
+}
+
+func (l *Loop) checkDrained() {
+	if l.closingFlag.Load() && l.live.Load() == 0 {
+		l.drainOnce.Do(func() { close(l.drained) })
+	}
+}
+
+// stopHard cancels running tasks and fails every unfinished one, returning
+// how many it failed.
+func (l *Loop) stopHard() int {
+	l.stoppedFlag.Store(true)
+	l.stopCancel(ErrStopped)
+	n := 0
+	fail := func(t *task) {
+		if l.settle(t, ErrStopped) {
+			n++
+		}
+	}
+	l.mu.Lock()
+	waiting := l.waiting
+	l.waiting = make(map[*task]struct{})
+	l.mu.Unlock()
+	for t := range waiting {
+		t.timer.Stop()
+		l.stats.waiting.Add(-1)
+		fail(t)
+	}
+	for i := range l.running {
+		if t := l.running[i].Load(); t != nil {
+			fail(t)
+		}
+	}
+	for {
+		select {
+		case t := <-l.queue:
+			l.stats.queued.Add(-1)
+			fail(t)
+		default:
+			return n
+		}
+	}
+}
+
+// Stats are counts of a loop's tasks. Counts only grow; gauges go up and
+// down. Once the loop is idle, Submitted equals Succeeded + Failed + Canceled.
+type Stats struct {
+	Submitted int64 // accepted tasks
+	Rejected  int64 // refused: queue full, loop closed, or submitter's ctx ended while blocked
+	Succeeded int64 // tasks that ended without error (a periodic task counts once, when it ends)
+	Failed    int64 // tasks that ended with an error, including ErrStopped
+	Canceled  int64 // tasks ended by Future.Cancel before they succeeded or failed
+	Retried   int64 // attempts that failed and were retried
+	Panicked  int64 // attempts that panicked
+	Runs      int64 // runs of periodic tasks
+
+	Queued  int64 // gauge: waiting for a worker
+	Running int64 // gauge: running now
+	Waiting int64 // gauge: waiting for a delay, an interval or a retry backoff
+}
+
+type counters struct {
+	submitted, rejected, succeeded, failed, canceled atomic.Int64
+	retried, panicked, runs                         atomic.Int64
+	queued, running, waiting                        atomic.Int64
+}
+
+// Stats returns the loop's current counts. Each field is read atomically;
+// the fields together are not a single snapshot while tasks are moving.
+func (l *Loop) Stats() Stats {
+	c := &l.stats
+	return Stats{
+		Submitted: c.submitted.Load(),
+		Rejected:  c.rejected.Load(),
+		Succeeded: c.succeeded.Load(),
+		Failed:    c.failed.Load(),
+		Canceled:  c.canceled.Load(),
+		Retried:   c.retried.Load(),
+		Panicked:  c.panicked.Load(),
+		Runs:      c.runs.Load(),
+		Queued:    c.queued.Load(),
+		Running:   c.running.Load(),
+		Waiting:   c.waiting.Load(),
+	}
+}

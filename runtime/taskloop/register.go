@@ -1,0 +1,97 @@
+package taskloop
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Definition describes one task to a Registrar. Generated Register…Tasks
+// functions pass one for every task of a package.
+type Definition struct {
+	// Spec is the task's name and how to run it.
+	Spec Spec
+	// Run runs the task once with no arguments. It is set for periodic
+	// tasks (Spec.Every > 0), whose schedules the registrar starts, and nil
+	// for tasks that only callers start.
+	Run func(ctx context.Context) error
+}
+
+// Registrar accepts task definitions. *Loop is one: it knows every task by
+// name and runs the periodic ones. Durable backends are others.
+type Registrar interface {
+	// Register adds defs; it fails for a name registered before.
+	Register(defs ...Definition) error
+}
+
+var _ Registrar = (*Loop)(nil)
+
+// Register adds task definitions to the loop. The schedules of periodic
+// definitions (Spec.Every > 0 and Run set) start now if the loop runs, else
+// at Start, and end at Shutdown. Register fails, adding none of defs, when a
+// name is empty or already registered, or when Shutdown has begun.
+func (l *Loop) Register(defs ...Definition) error {
+	l.mu.Lock()
+	if l.state == closing {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	var problems []error
+	names := map[string]bool{}
+	for _, d := range defs {
+		switch {
+		case d.Spec.Name == "":
+			problems = append(problems, errors.New("taskloop: Register: a definition has no name"))
+		case names[d.Spec.Name] || l.defs[d.Spec.Name] != nil:
+			problems = append(problems, fmt.Errorf("taskloop: Register: task %s is already registered", d.Spec.Name))
+		case d.Spec.Every > 0 && d.Run == nil:
+			problems = append(problems, fmt.Errorf("taskloop: Register: periodic task %s has no Run function", d.Spec.Name))
+		}
+		names[d.Spec.Name] = true
+	}
+	if len(problems) > 0 {
+		l.mu.Unlock()
+		return errors.Join(problems...)
+	}
+	if l.defs == nil {
+		l.defs = map[string]*Definition{}
+	}
+	var start []*Definition
+	for _, d := range defs {
+		d := d
+		l.defs[d.Spec.Name] = &d
+		if d.Spec.Every > 0 {
+			if l.state == started {
+				start = append(start, &d)
+			} else {
+				l.unstarted = append(l.unstarted, &d)
+			}
+		}
+	}
+	ctx := l.baseCtx
+	l.mu.Unlock()
+	for _, d := range start {
+		l.startSchedule(ctx, d)
+	}
+	return nil
+}
+
+func (l *Loop) startSchedule(ctx context.Context, d *Definition) {
+	Submit(ctx, l, d.Spec, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, d.Run(ctx)
+	})
+}
+
+// Definitions returns the registered definitions, sorted by name.
+func (l *Loop) Definitions() []Definition {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Definition, 0, len(l.defs))
+	for _, d := range l.defs {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b Definition) int { return cmp.Compare(a.Spec.Name, b.Spec.Name) })
+	return out
+}
