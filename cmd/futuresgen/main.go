@@ -1,0 +1,116 @@
+// Command futuresgen generates the task wrappers and HTTP handlers that
+// //futures:task and //futures:view directives ask for.
+//
+//	futuresgen [flags] [packages]   default "."
+//	futuresgen init [dir]           scaffold a starter service
+//
+// Run it from go generate with
+//
+//	//go:generate go tool futuresgen
+//
+// and in CI with futuresgen --check ./..., which writes nothing, prints a
+// unified diff of every stale, missing or orphaned generated file, and exits 1.
+//
+// Exit codes: 0 fine, 1 stale (with --check), 2 usage or source errors.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gofutures/futures/gen"
+)
+
+const (
+	exitOK    = 0
+	exitStale = 1
+	exitError = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := pflag.NewFlagSet("futuresgen", pflag.ContinueOnError)
+	flags.SetOutput(stderr)
+	output := flags.StringP("output", "o", gen.DefaultOutput, "generated file name")
+	check := flags.Bool("check", false, "write nothing; exit 1 and print a diff if any generated file is stale, missing or orphaned")
+	tags := flags.String("tags", "", "comma-separated build tags")
+	verbose := flags.BoolP("verbose", "v", false, "print a line per package with what was done and how long it took")
+	version := flags.Bool("version", false, "print the version and exit")
+	flags.Usage = func() {
+		fmt.Fprint(stderr, `usage: futuresgen [flags] [packages]   (default ".")
+       futuresgen init [dir]
+
+Generates typed wrappers for //futures:task and //futures:view functions.
+
+flags:
+`)
+		flags.PrintDefaults()
+		fmt.Fprint(stderr, "\nexit status: 0 fine, 1 stale (with --check), 2 usage or source errors\n")
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if *version {
+		fmt.Fprintln(stdout, "futuresgen", buildVersion())
+		return exitOK
+	}
+	cfg := gen.Config{
+		Patterns: flags.Args(),
+		Output:   *output,
+		Check:    *check,
+	}
+	if *tags != "" {
+		cfg.Tags = strings.Split(*tags, ",")
+	}
+	if *verbose {
+		cfg.Log = stderr
+	}
+	res, err := gen.Run(ctx, cfg)
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+	}
+	var list gen.ErrorList
+	switch {
+	case errors.As(err, &list):
+		fmt.Fprintln(stderr, list)
+		fmt.Fprintf(stderr, "futuresgen: %d error(s); nothing written\n", len(list))
+		return exitError
+	case errors.Is(err, gen.ErrStale):
+		for _, c := range res.Changes {
+			fmt.Fprint(stdout, c.Diff)
+		}
+		fmt.Fprintf(stderr, "futuresgen: %d generated file(s) stale, missing or orphaned; run go generate\n", len(res.Changes))
+		return exitStale
+	case err != nil:
+		fmt.Fprintln(stderr, "futuresgen:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// buildVersion is the module version futuresgen was built from.
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}

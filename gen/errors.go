@@ -1,0 +1,65 @@
+package gen
+
+import (
+	"cmp"
+	"fmt"
+	"go/token"
+	"slices"
+	"strings"
+)
+
+// Error is a problem in the sources, at a position.
+type Error struct {
+	Pos token.Position
+	Msg string
+}
+
+// Error formats the problem as file:line:col: message, the form editors and
+// CI logs turn into links.
+func (e *Error) Error() string {
+	if !e.Pos.IsValid() {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+}
+
+// ErrorList is every source problem found in one run, sorted by position.
+// The generator reports them all at once and writes nothing.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sorted returns the list in file, line, column order without duplicates.
+func (l ErrorList) sorted() ErrorList {
+	s := slices.Clone(l)
+	slices.SortStableFunc(s, func(a, b *Error) int {
+		return cmp.Or(
+			cmp.Compare(a.Pos.Filename, b.Pos.Filename),
+			cmp.Compare(a.Pos.Line, b.Pos.Line),
+			cmp.Compare(a.Pos.Column, b.Pos.Column),
+			cmp.Compare(a.Msg, b.Msg),
+		)
+	})
+	return slices.CompactFunc(s, func(a, b *Error) bool { return a.Pos == b.Pos && a.Msg == b.Msg })
+}
+
+// errs collects errors and warnings positioned through a file set.
+type errs struct {
+	fset     *token.FileSet
+	list     ErrorList
+	warnings ErrorList
+}
+
+func (e *errs) add(pos token.Pos, format string, args ...any) {
+	e.list = append(e.list, &Error{Pos: e.fset.Position(pos), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (e *errs) warn(pos token.Pos, format string, args ...any) {
+	e.warnings = append(e.warnings, &Error{Pos: e.fset.Position(pos), Msg: "warning: " + fmt.Sprintf(format, args...)})
+}

@@ -1,0 +1,259 @@
+// Package gen is futuresgen as a library: it finds //futures: directives in
+// Go packages, checks them against the functions they annotate, and writes
+// (or, in check mode, compares) the generated wrappers.
+//
+// The work runs in phases, one file each: load (load.go) lists the packages
+// and type-checks those that mention a directive, with their old generated
+// files blanked; find (find.go, directive.go) reads the directives from raw
+// doc comments; check (task.go) validates options and signatures; emit
+// (emit.go) renders files with jennifer; write (write.go) writes them
+// atomically or compares them. Every source problem is collected with its
+// position and reported at once (errors.go), and nothing is written then.
+package gen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is one run of the generator.
+type Config struct {
+	// Dir is the directory the patterns are relative to; "" means the
+	// current directory.
+	Dir string
+	// Patterns are go list package patterns; none means ".".
+	Patterns []string
+	// Output is the generated file's name; "" means futures_gen.go. Tasks in
+	// a file with build constraints go to <file>_<Output> with the same
+	// constraints.
+	Output string
+	// Tags are build tags, as for go build -tags.
+	Tags []string
+	// Check writes nothing and reports stale, missing and orphaned files.
+	Check bool
+	// Env is the environment of the go command; nil means os.Environ().
+	Env []string
+	// Log, when not nil, receives a line per package: what was done and how
+	// long it took (the CLI's --verbose).
+	Log io.Writer
+}
+
+// DefaultOutput is the generated file's default name.
+const DefaultOutput = "futures_gen.go"
+
+// Result says what a run did or, in check mode, would do.
+type Result struct {
+	// Changes are the files written or removed, or in check mode the files
+	// that are stale, missing or orphaned, with their unified diffs.
+	Changes []Change
+	// Warnings are problems that did not stop the run, with positions.
+	Warnings ErrorList
+}
+
+// Change is one generated file that was, or would be, written or removed.
+type Change struct {
+	Path    string // absolute
+	Removed bool
+	Diff    string // unified diff from the file on disk to the generated one
+}
+
+// ErrStale is Run's error in check mode when some generated file is not
+// what the sources would generate.
+var ErrStale = errors.New("generated files are stale")
+
+// Run generates (or checks) the packages of cfg. Source problems come back
+// as an ErrorList, which lists every problem with its position; nothing is
+// written then. In check mode, Run returns ErrStale (with the diffs in the
+// Result) when anything would change.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Patterns) == 0 {
+		cfg.Patterns = []string{"."}
+	}
+	if cfg.Output == "" {
+		cfg.Output = DefaultOutput
+	}
+	if filepath.Base(cfg.Output) != cfg.Output || !strings.HasSuffix(cfg.Output, ".go") || strings.HasSuffix(cfg.Output, "_test.go") {
+		return nil, fmt.Errorf("output %q: want a file name ending in .go (not _test.go), without a directory", cfg.Output)
+	}
+	started := time.Now()
+	cands, err := findCandidates(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	fset := token.NewFileSet()
+	var pkgs []*loaded
+	if len(cands) > 0 {
+		if pkgs, err = loadTypes(ctx, &cfg, cands, fset); err != nil {
+			return nil, err
+		}
+	}
+	logf(cfg.Log, "loaded %d package(s) with directives or generated files in %v", len(pkgs), time.Since(started).Round(time.Millisecond))
+
+	e := &errs{fset: fset}
+	plans := make([]*plan, len(pkgs))
+	generating := map[string]bool{}
+	for i, l := range pkgs {
+		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
+		for _, name := range plans[i].reservedNames() {
+			generating[name] = true
+		}
+	}
+	for _, p := range plans {
+		e.list = append(e.list, loadErrors(p.pkg, generating)...)
+		p.check(e, cfg.Output)
+	}
+	res := &Result{Warnings: e.warnings.sorted()}
+	if len(e.list) > 0 {
+		return res, e.list.sorted()
+	}
+
+	for _, p := range plans {
+		pstart := time.Now()
+		files, err := p.emit()
+		if err != nil {
+			return res, err
+		}
+		changes, err := apply(p, files, cfg.Check)
+		if err != nil {
+			return res, err
+		}
+		res.Changes = append(res.Changes, changes...)
+		logf(cfg.Log, "%s: %s in %v", p.path, describe(p, changes, cfg.Check), time.Since(pstart).Round(time.Millisecond))
+	}
+	if cfg.Check && len(res.Changes) > 0 {
+		return res, ErrStale
+	}
+	return res, nil
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+func describe(p *plan, changes []Change, check bool) string {
+	n := len(p.tasks)
+	what := fmt.Sprintf("%d task(s)", n)
+	if len(changes) == 0 {
+		return what + ", up to date"
+	}
+	var parts []string
+	for _, c := range changes {
+		verb := "wrote"
+		switch {
+		case check && c.Removed:
+			verb = "orphaned"
+		case check:
+			verb = "stale"
+		case c.Removed:
+			verb = "removed"
+		}
+		parts = append(parts, verb+" "+filepath.Base(c.Path))
+	}
+	return what + ", " + strings.Join(parts, ", ")
+}
+
+// plan is one package's directives on their way to files.
+type plan struct {
+	*loaded
+	decls []*decl
+	tasks []*task
+	files []*outFile
+}
+
+// reservedNames are the names this package will generate, known from the
+// syntax alone, so that type errors about them can be tolerated.
+func (p *plan) reservedNames() []string {
+	var names []string
+	for _, d := range p.decls {
+		base := d.fn.Name.Name
+		switch d.kind {
+		case "task":
+			names = append(names, base+"Async", base+"Later")
+			if d.fn.Recv != nil {
+				if tn := recvTypeName(d.fn); tn != "" {
+					names = append(names, registerFuncName(tn))
+				}
+			} else {
+				names = append(names, "RegisterTasks")
+			}
+		}
+	}
+	return names
+}
+
+// check validates every directive of the package and groups the tasks into
+// the files they will be generated in.
+func (p *plan) check(e *errs, output string) {
+	for _, d := range p.decls {
+		switch d.kind {
+		case "task":
+			if t := checkTask(p.pkg.Types, d, e); t != nil {
+				p.tasks = append(p.tasks, t)
+			}
+		case "view":
+			e.add(d.line.Slash, "//futures:view is not supported yet")
+		}
+	}
+	if len(p.tasks) == 0 {
+		return
+	}
+	regs := registrations(p.tasks)
+	checkCollisions(p.pkg.Types, p.pkg.Fset, p.tasks, regs, e)
+
+	main := &outFile{name: output}
+	p.files = []*outFile{main}
+	byFile := map[string]*outFile{}
+	for _, t := range p.tasks {
+		c, err := fileConstraint(t.decl.file, t.decl.filename)
+		if err != nil {
+			e.add(t.decl.file.Package, "reading the build constraint of %s: %v", filepath.Base(t.decl.filename), err)
+			continue
+		}
+		if c == "" {
+			main.tasks = append(main.tasks, t)
+			continue
+		}
+		src := t.decl.filename
+		of := byFile[src]
+		if of == nil {
+			of = &outFile{name: strings.TrimSuffix(filepath.Base(src), ".go") + "_" + output, constraint: c}
+			byFile[src] = of
+			p.files = append(p.files, of)
+		}
+		of.tasks = append(of.tasks, t)
+	}
+	for _, r := range regs {
+		mainReg := *r
+		mainReg.tasks = slices.DeleteFunc(slices.Clone(r.tasks), func(t *task) bool { return !slices.Contains(main.tasks, t) })
+		main.regs = append(main.regs, &mainReg)
+	}
+	for _, f := range p.files {
+		if f.name == filepath.Base(f.name) && slices.ContainsFunc(p.pkg.CompiledGoFiles, func(src string) bool {
+			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
+		}) {
+			e.add(p.tasks[0].decl.line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
+		}
+	}
+}
+
+// emit renders the package's files: base name → bytes.
+func (p *plan) emit() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, f := range p.files {
+		src, err := emitFile(p.pkg.Types, f)
+		if err != nil {
+			return nil, err
+		}
+		out[f.name] = src
+	}
+	return out, nil
+}

@@ -1,0 +1,310 @@
+package gen
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"slices"
+	"strings"
+	"time"
+)
+
+// taskOptions are the options of //futures:task.
+var taskOptions = []optSpec{
+	{"retries", optInt},
+	{"backoff", optDuration},
+	{"timeout", optDuration},
+	{"delay", optDuration},
+	{"every", optDuration},
+	{"queue", optName},
+	{"durable", optBool},
+	{"name", optName},
+}
+
+// task is a checked //futures:task function, ready to emit.
+type task struct {
+	decl     *decl
+	fn       *types.Func
+	recv     *receiver // nil for a plain function
+	ctxParam *types.Var
+	params   []*types.Var // after the context
+	variadic bool
+	result   types.Type // nil when the function returns no value
+	hasErr   bool
+
+	name     string // the task's stable name
+	retries  int64
+	backoff  time.Duration
+	timeout  time.Duration
+	delay    time.Duration
+	every    time.Duration
+	queue    string
+	durable  bool
+	async    string // generated names
+	later    string
+	specName string
+}
+
+// receiver is the receiver of a method task.
+type receiver struct {
+	v       *types.Var
+	named   *types.Named
+	pointer bool
+}
+
+// resultType is the future's type argument: the result, or struct{}.
+func (t *task) resultCode() types.Type {
+	if t.result == nil {
+		return types.NewStruct(nil, nil)
+	}
+	return t.result
+}
+
+// checkTask validates a //futures:task declaration's options and signature.
+func checkTask(pkg *types.Package, d *decl, e *errs) *task {
+	opts, ok := checkDirectiveOptions(d, 0, taskOptions, e)
+	if d.obj == nil {
+		return nil // the type checker has reported why
+	}
+	t := &task{decl: d, fn: d.obj}
+	sig := d.obj.Type().(*types.Signature)
+	fnName := d.fn.Name.Name
+
+	if d.fn.Type.TypeParams != nil {
+		e.add(d.fn.Type.TypeParams.Pos(), "%s is generic: a task needs concrete types; write a non-generic function that calls %s with the types you need and annotate that", fnName, fnName)
+		ok = false
+	}
+	if r := sig.Recv(); r != nil {
+		rt := r.Type()
+		ptr, isPtr := rt.(*types.Pointer)
+		if isPtr {
+			rt = ptr.Elem()
+		}
+		named, _ := types.Unalias(rt).(*types.Named)
+		if named == nil {
+			e.add(d.fn.Recv.Pos(), "cannot wrap a method of %s", types.TypeString(r.Type(), nil))
+			return nil
+		}
+		if named.TypeParams().Len() > 0 {
+			e.add(d.fn.Recv.Pos(), "%s is a method of the generic type %s: a task needs concrete types", fnName, named.Obj().Name())
+			ok = false
+		}
+		t.recv = &receiver{v: r, named: named, pointer: isPtr}
+	}
+
+	params := sig.Params()
+	start := 0
+	if params.Len() > 0 && isContext(params.At(0).Type()) {
+		t.ctxParam = params.At(0)
+		start = 1
+	}
+	for i := start; i < params.Len(); i++ {
+		t.params = append(t.params, params.At(i))
+	}
+	t.variadic = sig.Variadic() && len(t.params) > 0
+
+	res := sig.Results()
+	switch {
+	case res.Len() == 0:
+	case res.Len() == 1 && isError(res.At(0).Type()):
+		t.hasErr = true
+	case res.Len() == 1:
+		t.result = res.At(0).Type()
+	case res.Len() == 2 && isError(res.At(1).Type()):
+		t.result, t.hasErr = res.At(0).Type(), true
+	default:
+		e.add(d.fn.Type.Results.Pos(), "%s returns %s: a task returns (), (error), (R) or (R, error)", fnName, types.TypeString(res, types.RelativeTo(pkg)))
+		ok = false
+	}
+
+	t.retries = opts["retries"].n
+	t.backoff = opts["backoff"].dur
+	t.timeout = opts["timeout"].dur
+	t.delay = opts["delay"].dur
+	t.every = opts["every"].dur
+	t.queue = opts["queue"].str
+	t.durable = opts["durable"].flag
+	t.name = opts["name"].str
+	if t.name == "" {
+		t.name = pkg.Path() + "." + qualifiedName(t)
+	}
+
+	if t.every > 0 && len(t.params) > 0 {
+		e.add(t.params[0].Pos(), "%s runs every %s, so nothing can pass it arguments: a periodic task takes at most a context.Context", fnName, t.every)
+		ok = false
+	}
+	if t.durable {
+		if t.result != nil || !t.hasErr {
+			e.add(d.at(d.dir.kindOff), "%s is durable, so its result has nowhere to go across machines: a durable task returns error only, not %s",
+				fnName, types.TypeString(res, types.RelativeTo(pkg)))
+			ok = false
+		}
+		for _, p := range t.params {
+			if msg := jsonProblem(p.Type()); msg != "" {
+				e.add(p.Pos(), "durable task %s: parameter %s: %s; durable task arguments travel as JSON", fnName, paramLabel(p), msg)
+				ok = false
+			}
+		}
+	}
+
+	base := fnName
+	t.async, t.later = base+"Async", base+"Later"
+	if t.recv != nil {
+		t.specName = "futuresSpec_" + t.recv.named.Obj().Name() + "_" + fnName
+	} else {
+		t.specName = "futuresSpec_" + fnName
+	}
+	if !ok {
+		return nil
+	}
+	return t
+}
+
+func paramLabel(p *types.Var) string {
+	if p.Name() == "" || p.Name() == "_" {
+		return types.TypeString(p.Type(), nil)
+	}
+	return p.Name()
+}
+
+func qualifiedName(t *task) string {
+	if t.recv != nil {
+		return t.recv.named.Obj().Name() + "." + t.fn.Name()
+	}
+	return t.fn.Name()
+}
+
+// checkDirectiveOptions checks a directive's options against specs after
+// taking its first nargs positional arguments; further bare words must be
+// flags. It reports problems at their exact column and returns false if
+// there were any.
+func checkDirectiveOptions(d *decl, nargs int, specs []optSpec, e *errs) (optionSet, bool) {
+	ok := true
+	if len(d.dir.args) > nargs {
+		for _, a := range d.dir.args[nargs:] {
+			if slices.ContainsFunc(specs, func(s optSpec) bool { return s.key == a.text && s.kind == optBool }) {
+				d.dir.options = append(d.dir.options, option{key: a.text, off: a.off})
+				continue
+			}
+			e.add(d.at(a.off), "unexpected %q: //futures:%s takes key=value options%s", a.text, d.kind, optionHint(a.text, specs))
+			ok = false
+		}
+		d.dir.args = d.dir.args[:nargs]
+	}
+	vals, problems := checkOptions(d.dir, specs)
+	for _, p := range problems {
+		e.add(d.at(p.off), "%s", p.msg)
+		ok = false
+	}
+	return vals, ok
+}
+
+func optionHint(word string, specs []optSpec) string {
+	keys := make([]string, len(specs))
+	for i, s := range specs {
+		keys[i] = s.key
+	}
+	slices.Sort(keys)
+	if near := nearest(word, keys); near != "" {
+		return fmt.Sprintf(" (did you mean %s=…?)", near)
+	}
+	return " such as " + strings.Join(keys[:min(3, len(keys))], "=…, ") + "=…"
+}
+
+// generatedNames returns the package-level names and methods a task adds,
+// for collision checks and for tolerating type errors about them.
+func (t *task) generatedNames() []string { return []string{t.async, t.later} }
+
+// checkCollisions reports generated names that the package already declares
+// outside the generated files, which are blanked while loading.
+func checkCollisions(pkg *types.Package, fset *token.FileSet, tasks []*task, regs []*registration, e *errs) {
+	seen := map[string]token.Pos{}
+	declare := func(scope string, name string, at token.Pos, what string) {
+		key := scope + "." + name
+		if prev, dup := seen[key]; dup {
+			e.add(at, "%s would generate %s, which the task at %s also generates", what, name, fset.Position(prev))
+			return
+		}
+		seen[key] = at
+	}
+	for _, t := range tasks {
+		at := t.decl.at(t.decl.dir.kindOff)
+		what := t.fn.Name()
+		for _, name := range []string{t.async, t.later} {
+			if t.recv != nil {
+				what = t.recv.named.Obj().Name() + "." + t.fn.Name()
+				declare(t.recv.named.Obj().Name(), name, at, what)
+				if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(t.recv.named), true, pkg, name); obj != nil {
+					e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, t.recv.named.Obj().Name(), name, fset.Position(obj.Pos()))
+				}
+				continue
+			}
+			declare("", name, at, what)
+			if obj := pkg.Scope().Lookup(name); obj != nil {
+				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, fset.Position(obj.Pos()))
+			}
+		}
+		if obj := pkg.Scope().Lookup(t.specName); obj != nil {
+			e.add(at, "%s needs the name %s, but the package already declares it at %s", what, t.specName, fset.Position(obj.Pos()))
+		}
+	}
+	for _, r := range regs {
+		if obj := pkg.Scope().Lookup(r.funcName); obj != nil {
+			e.add(r.at, "the generated %s would clash with %s declared at %s", r.funcName, r.funcName, fset.Position(obj.Pos()))
+		}
+		if obj := pkg.Scope().Lookup(r.listName); obj != nil {
+			e.add(r.at, "the generated %s would clash with %s declared at %s", r.listName, r.listName, fset.Position(obj.Pos()))
+		}
+	}
+}
+
+// registration is a generated Register…Tasks function: one for the
+// package's function tasks, one per receiver type for method tasks.
+type registration struct {
+	recv     *types.Named // nil for function tasks
+	funcName string
+	listName string
+	at       token.Pos // first task's directive, for errors
+	tasks    []*task
+}
+
+// registrations groups tasks by the Register…Tasks function that lists
+// them, in the order of their first task.
+func registrations(tasks []*task) []*registration {
+	var regs []*registration
+	byRecv := map[*types.Named]*registration{}
+	for _, t := range tasks {
+		var key *types.Named
+		if t.recv != nil {
+			key = t.recv.named
+		}
+		r := byRecv[key]
+		if r == nil {
+			r = &registration{recv: key, funcName: "RegisterTasks", listName: "futuresTasks", at: t.decl.at(t.decl.dir.kindOff)}
+			if key != nil {
+				r.funcName, r.listName = registerFuncName(key.Obj().Name()), "futuresTasks_"+key.Obj().Name()
+			}
+			byRecv[key] = r
+			regs = append(regs, r)
+		}
+		r.tasks = append(r.tasks, t)
+	}
+	return regs
+}
+
+// registerFuncName is the registration function of the method tasks of
+// type name: exported when the type is.
+func registerFuncName(typeName string) string {
+	if ast.IsExported(typeName) {
+		return "Register" + typeName + "Tasks"
+	}
+	return "register" + upperFirst(typeName) + "Tasks"
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
