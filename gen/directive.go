@@ -333,22 +333,31 @@ func parseSize(s string) (int64, bool) {
 }
 
 // nearest returns the word of words closest to w, if it is close enough to
-// be a likely typo.
+// be a likely typo: two edits, or three for words of five letters or more.
 func nearest(w string, words []string) string {
-	best, bestDist := "", 3
-	for _, c := range words {
-		if d := editDistance(strings.ToLower(w), c); d < bestDist || (d == bestDist && best == "" && strings.HasPrefix(c, w)) {
-			best, bestDist = c, d
-		}
+	w = strings.ToLower(w)
+	limit := 2
+	if len(w) >= 5 {
+		limit = 3
 	}
-	if best == "" {
-		for _, c := range words {
-			if len(w) >= 3 && strings.HasPrefix(c, strings.ToLower(w)) {
-				return c
-			}
+	best, bestDist, bestPrefix := "", limit+1, 0
+	for _, c := range words {
+		d, p := editDistance(w, c), commonPrefix(w, c)
+		// On a tie, the word that starts the same wins: typos are rarely
+		// at the beginning.
+		if d < bestDist || (d == bestDist && p > bestPrefix) {
+			best, bestDist, bestPrefix = c, d, p
 		}
 	}
 	return best
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func editDistance(a, b string) int {
