@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/token"
 	"go/types"
@@ -29,7 +30,8 @@ type outFile struct {
 	name       string // base name
 	constraint string // //go:build expression, "" for the main file
 	tasks      []*task
-	regs       []*registration // in the main file only, each with its main-file tasks
+	regs       []*registration // declared here, each with the tasks of this file
+	appends    []*registration // declared in another file, with tasks of this file
 }
 
 // names chooses identifiers for one generated file: import names that clash
@@ -46,7 +48,12 @@ func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
 	for _, name := range pkg.Scope().Names() {
 		n.taken[name] = true
 	}
-	for _, path := range slices.Sorted(maps.Keys(paths)) {
+	// The runtime's packages choose first, so that generated code reads
+	// taskloop.Async and future.Future wherever possible.
+	order := slices.SortedFunc(maps.Keys(paths), func(a, b string) int {
+		return cmp.Or(cmp.Compare(runtimeRank(b), runtimeRank(a)), cmp.Compare(a, b))
+	})
+	for _, path := range order {
 		if path == pkg.Path() {
 			continue
 		}
@@ -62,6 +69,14 @@ func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
 		n.imports[path] = name
 	}
 	return n
+}
+
+func runtimeRank(path string) int {
+	switch path {
+	case pathContext, pathTime, pathFuture, pathTaskloop:
+		return 1
+	}
+	return 0
 }
 
 func (n *names) register(f *jen.File, paths map[string]*types.Package) {
@@ -131,8 +146,8 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
 	}
-	if out.constraint != "" {
-		emitConstrainedRegistrations(f, n, out.tasks)
+	if len(out.appends) > 0 {
+		emitAppends(f, n, out.appends)
 	}
 	for _, t := range out.tasks {
 		emitTask(f, n, t)
@@ -402,8 +417,9 @@ func emitRegistration(f *jen.File, n *names, r *registration) {
 		f.Var().Id(r.listName).Op("=").Index().Add(def).Add(multiline(items))
 		f.Line()
 		docComment(f, "%s registers every function task of this package with r, a task loop or a durable backend: it names each task for workers and starts the periodic ones.", r.funcName)
-		f.Func().Id(r.funcName).Params(jen.Id("r").Qual(pathTaskloop, "Registrar")).Error().Block(
-			jen.Return(jen.Id("r").Dot("Register").Call(jen.Id(r.listName).Op("..."))),
+		reg := n.scope().name("r")
+		f.Func().Id(r.funcName).Params(jen.Id(reg).Qual(pathTaskloop, "Registrar")).Error().Block(
+			jen.Return(jen.Id(reg).Dot("Register").Call(jen.Id(r.listName).Op("..."))),
 		)
 		f.Line()
 		return
@@ -419,38 +435,35 @@ func emitRegistration(f *jen.File, n *names, r *registration) {
 	f.Var().Id(r.listName).Op("=").Index().Func().Params(recvType).Add(def).Add(multiline(items))
 	f.Line()
 	docComment(f, "%s registers every method task of %s with r, a task loop or a durable backend, to run on recv: it names each task for workers and starts the periodic ones.", r.funcName, r.recv.Obj().Name())
-	defs, i, mk := s.name("defs"), s.name("i"), s.name("def")
-	f.Func().Id(r.funcName).Params(jen.Id("r").Qual(pathTaskloop, "Registrar"), jen.Id(recv).Add(recvType)).Error().Block(
+	reg, defs, i, mk := s.name("r"), s.name("defs"), s.name("i"), s.name("def")
+	f.Func().Id(r.funcName).Params(jen.Id(reg).Qual(pathTaskloop, "Registrar"), jen.Id(recv).Add(recvType)).Error().Block(
 		jen.Id(defs).Op(":=").Make(jen.Index().Add(def), jen.Len(jen.Id(r.listName))),
 		jen.For(jen.List(jen.Id(i), jen.Id(mk)).Op(":=").Range().Id(r.listName)).Block(
 			jen.Id(defs).Index(jen.Id(i)).Op("=").Id(mk).Call(jen.Id(recv)),
 		),
-		jen.Return(jen.Id("r").Dot("Register").Call(jen.Id(defs).Op("..."))),
+		jen.Return(jen.Id(reg).Dot("Register").Call(jen.Id(defs).Op("..."))),
 	)
 	f.Line()
 }
 
-// emitConstrainedRegistrations appends the tasks of a constrained file to
-// the lists of the main file.
-func emitConstrainedRegistrations(f *jen.File, n *names, tasks []*task) {
+// emitAppends adds this file's tasks to registration lists declared in
+// other generated files, from init: package variables are initialized
+// before any init function runs.
+func emitAppends(f *jen.File, n *names, regs []*registration) {
+	def := jen.Qual(pathTaskloop, "Definition")
 	var stmts []jen.Code
-	for _, r := range registrations(tasks) {
-		if r.recv == nil {
-			var items []jen.Code
-			for _, t := range r.tasks {
-				items = append(items, jen.Qual(pathTaskloop, "Definition").Add(definitionCode(n, t, "")))
-			}
-			stmts = append(stmts, jen.Id(r.listName).Op("=").Append(append([]jen.Code{jen.Id(r.listName)}, items...)...))
-			continue
-		}
-		recvType := jen.Op("*").Id(r.recv.Obj().Name())
-		recv := n.scope().name("recv")
-		var items []jen.Code
+	for _, r := range regs {
+		items := []jen.Code{jen.Id(r.listName)}
 		for _, t := range r.tasks {
-			def := jen.Qual(pathTaskloop, "Definition")
-			items = append(items, jen.Func().Params(jen.Id(recv).Add(recvType)).Add(def).Block(jen.Return(jen.Add(def).Add(definitionCode(n, t, recv)))))
+			if r.recv == nil {
+				items = append(items, jen.Add(def).Add(definitionCode(n, t, "")))
+				continue
+			}
+			recv := n.scope().name("recv")
+			items = append(items, jen.Func().Params(jen.Id(recv).Op("*").Id(r.recv.Obj().Name())).Add(def).Block(
+				jen.Return(jen.Add(def).Add(definitionCode(n, t, recv)))))
 		}
-		stmts = append(stmts, jen.Id(r.listName).Op("=").Append(append([]jen.Code{jen.Id(r.listName)}, items...)...))
+		stmts = append(stmts, jen.Id(r.listName).Op("=").Append(items...))
 	}
 	f.Func().Id("init").Params().Block(stmts...)
 	f.Line()

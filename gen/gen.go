@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/token"
 	"io"
 	"path/filepath"
@@ -209,38 +210,76 @@ func (p *plan) check(e *errs, output string) {
 	regs := registrations(p.tasks)
 	checkCollisions(p.pkg.Types, p.pkg.Fset, p.tasks, regs, e)
 
-	main := &outFile{name: output}
-	p.files = []*outFile{main}
-	byFile := map[string]*outFile{}
-	for _, t := range p.tasks {
-		c, err := fileConstraint(t.decl.file, t.decl.filename)
-		if err != nil {
-			e.add(t.decl.file.Package, "reading the build constraint of %s: %v", filepath.Base(t.decl.filename), err)
-			continue
-		}
-		if c == "" {
-			main.tasks = append(main.tasks, t)
-			continue
-		}
-		src := t.decl.filename
-		of := byFile[src]
-		if of == nil {
-			of = &outFile{name: strings.TrimSuffix(filepath.Base(src), ".go") + "_" + output, constraint: c}
-			byFile[src] = of
-			p.files = append(p.files, of)
-		}
-		of.tasks = append(of.tasks, t)
-	}
-	for _, r := range regs {
-		mainReg := *r
-		mainReg.tasks = slices.DeleteFunc(slices.Clone(r.tasks), func(t *task) bool { return !slices.Contains(main.tasks, t) })
-		main.regs = append(main.regs, &mainReg)
-	}
+	p.placeFiles(e, output)
 	for _, f := range p.files {
-		if f.name == filepath.Base(f.name) && slices.ContainsFunc(p.pkg.CompiledGoFiles, func(src string) bool {
+		if slices.ContainsFunc(p.pkg.CompiledGoFiles, func(src string) bool {
 			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
 		}) {
 			e.add(p.tasks[0].decl.line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
+		}
+	}
+}
+
+// placeFiles decides which generated file holds each task and each
+// registration. Tasks declared in a file with build constraints go to a
+// generated file with the same constraints; a registration lives with the
+// declaration of its receiver type (the main file for function tasks), and
+// tasks placed elsewhere join its list from their own file's init.
+func (p *plan) placeFiles(e *errs, output string) {
+	main := &outFile{name: output}
+	p.files = []*outFile{main}
+	syntax := map[string]*ast.File{}
+	for i, f := range p.pkg.Syntax {
+		syntax[p.pkg.CompiledGoFiles[i]] = f
+	}
+	bySource := map[string]*outFile{}
+	fileFor := func(src string) *outFile {
+		if of, ok := bySource[src]; ok {
+			return of
+		}
+		of := main
+		c, err := fileConstraint(syntax[src], src)
+		if err != nil {
+			e.add(syntax[src].Package, "reading the build constraint of %s: %v", filepath.Base(src), err)
+		} else if c != "" {
+			of = &outFile{name: strings.TrimSuffix(filepath.Base(src), ".go") + "_" + output, constraint: c}
+			p.files = append(p.files, of)
+		}
+		bySource[src] = of
+		return of
+	}
+	placed := map[*task]*outFile{}
+	for _, t := range p.tasks {
+		of := fileFor(t.decl.filename)
+		of.tasks = append(of.tasks, t)
+		placed[t] = of
+	}
+	for _, r := range registrations(p.tasks) {
+		home := main
+		if r.recv != nil {
+			home = fileFor(p.pkg.Fset.Position(r.recv.Obj().Pos()).Filename)
+		}
+		parts := map[*outFile]*registration{}
+		var order []*outFile
+		for _, t := range r.tasks {
+			of := placed[t]
+			if parts[of] == nil {
+				part := *r
+				part.tasks = nil
+				parts[of] = &part
+				order = append(order, of)
+			}
+			parts[of].tasks = append(parts[of].tasks, t)
+		}
+		homePart := parts[home]
+		if homePart == nil {
+			homePart = &registration{recv: r.recv, funcName: r.funcName, listName: r.listName, at: r.at}
+		}
+		home.regs = append(home.regs, homePart)
+		for _, of := range order {
+			if of != home {
+				of.appends = append(of.appends, parts[of])
+			}
 		}
 	}
 }
@@ -249,6 +288,9 @@ func (p *plan) check(e *errs, output string) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
+		if len(f.tasks) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+			continue // every task is in a file with build constraints
+		}
 		src, err := emitFile(p.pkg.Types, f)
 		if err != nil {
 			return nil, err
