@@ -58,8 +58,8 @@ func findDecls(l *loaded, e *errs) []*decl {
 					continue
 				}
 				if found != nil {
-					e.add(c.Slash, "%s has a second directive (//futures:%s, first at line %d); a function takes one",
-						fn.Name.Name, found.kind, l.pkg.Fset.Position(found.line.Slash).Line)
+					e.add(c.Slash, "%s has a second directive, //futures:%s, after //futures:%s at line %d; a function takes one",
+						fn.Name.Name, dir.kind, found.kind, l.pkg.Fset.Position(found.line.Slash).Line)
 					continue
 				}
 				found = &decl{kind: dir.kind, fn: fn, file: f, filename: filename, line: c, dir: dir}

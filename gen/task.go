@@ -131,7 +131,7 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	}
 
 	if t.every > 0 && len(t.params) > 0 {
-		e.add(t.params[0].Pos(), "%s runs every %s, so nothing can pass it arguments: a periodic task takes at most a context.Context", fnName, t.every)
+		e.add(t.params[0].Pos(), "%s runs every %s, so nothing can pass it arguments: a periodic task takes at most a context.Context", fnName, opts["every"].str)
 		ok = false
 	}
 	if t.durable {
@@ -141,8 +141,8 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 			ok = false
 		}
 		for _, p := range t.params {
-			if msg := jsonProblem(p.Type()); msg != "" {
-				e.add(p.Pos(), "durable task %s: parameter %s: %s; durable task arguments travel as JSON", fnName, paramLabel(p), msg)
+			if msg := jsonProblem(p.Type(), paramLabel(p), types.RelativeTo(pkg)); msg != "" {
+				e.add(p.Pos(), "durable task %s: %s (durable task arguments travel as JSON)", fnName, msg)
 				ok = false
 			}
 		}

@@ -215,11 +215,11 @@ func isNamed(t types.Type, pkgPath, name string) bool {
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pkgPath && n.Obj().Name() == name
 }
 
-// jsonProblem explains why values of t would not survive a JSON round trip
-// (encoding/json), or returns "" when they would. Types that marshal
-// themselves are trusted.
-func jsonProblem(t types.Type) string {
-	return jsonCheck(t, map[types.Type]bool{}, "")
+// jsonProblem explains why values of t, a parameter called name, would not
+// survive a JSON round trip (encoding/json), or returns "" when they would.
+// Types that marshal themselves are trusted. q qualifies type names.
+func jsonProblem(t types.Type, name string, q types.Qualifier) string {
+	return jsonCheck(t, map[types.Type]bool{}, name, q)
 }
 
 var (
@@ -245,48 +245,43 @@ func marshalsItself(t types.Type) bool {
 	return false
 }
 
-func jsonCheck(t types.Type, seen map[types.Type]bool, path string) string {
+func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qualifier) string {
 	if seen[t] {
 		return ""
 	}
 	seen[t] = true
-	at := func(msg string) string {
-		if path != "" {
-			return fmt.Sprintf("%s (in %s)", msg, path)
-		}
-		return msg
-	}
 	if marshalsItself(t) {
 		return ""
 	}
+	str := func(t types.Type) string { return types.TypeString(t, q) }
 	switch u := t.Underlying().(type) {
 	case *types.Basic:
 		switch {
 		case u.Kind() == types.UnsafePointer:
-			return at("unsafe.Pointer cannot be encoded as JSON")
+			return fmt.Sprintf("%s is an unsafe.Pointer, which JSON cannot encode", path)
 		case u.Info()&types.IsComplex != 0:
-			return at(fmt.Sprintf("%s cannot be encoded as JSON", u))
+			return fmt.Sprintf("%s is a %s, which JSON cannot encode", path, str(t))
 		}
 	case *types.Chan:
-		return at(fmt.Sprintf("channel %s cannot be encoded as JSON", types.TypeString(t, nil)))
+		return fmt.Sprintf("%s is a channel (%s), which JSON cannot encode", path, str(t))
 	case *types.Signature:
-		return at(fmt.Sprintf("function %s cannot be encoded as JSON", types.TypeString(t, nil)))
+		return fmt.Sprintf("%s is a function (%s), which JSON cannot encode", path, str(t))
 	case *types.Interface:
-		return at(fmt.Sprintf("interface %s has no concrete type to decode into", types.TypeString(t, nil)))
+		return fmt.Sprintf("%s is an interface (%s), which gives JSON no concrete type to decode into", path, str(t))
 	case *types.Pointer:
-		return jsonCheck(u.Elem(), seen, path)
+		return jsonCheck(u.Elem(), seen, path, q)
 	case *types.Slice:
-		return jsonCheck(u.Elem(), seen, path+"[]")
+		return jsonCheck(u.Elem(), seen, path+"[i]", q)
 	case *types.Array:
-		return jsonCheck(u.Elem(), seen, path+"[]")
+		return jsonCheck(u.Elem(), seen, path+"[i]", q)
 	case *types.Map:
 		k := u.Key()
 		kb, isBasic := k.Underlying().(*types.Basic)
 		okKey := isBasic && (kb.Info()&types.IsString != 0 || kb.Info()&types.IsInteger != 0) || marshalsItself(k)
 		if !okKey {
-			return at(fmt.Sprintf("map key %s cannot be encoded as JSON (keys must be strings, integers or encoding.TextMarshaler)", types.TypeString(k, nil)))
+			return fmt.Sprintf("%s is a map with %s keys; JSON keys must be strings, integers or encoding.TextMarshalers", path, str(k))
 		}
-		return jsonCheck(u.Elem(), seen, path+"[key]")
+		return jsonCheck(u.Elem(), seen, path+"[k]", q)
 	case *types.Struct:
 		for i := range u.NumFields() {
 			f := u.Field(i)
@@ -294,21 +289,20 @@ func jsonCheck(t types.Type, seen map[types.Type]bool, path string) string {
 			if tag == "-" {
 				continue
 			}
-			fieldPath := strings.TrimPrefix(path+"."+f.Name(), ".")
 			if !f.Exported() {
 				if f.Embedded() {
 					if _, isStruct := derefStruct(f.Type()); isStruct {
 						// encoding/json promotes the fields of embedded structs.
-						if p := jsonCheck(f.Type(), seen, path); p != "" {
+						if p := jsonCheck(f.Type(), seen, path, q); p != "" {
 							return p
 						}
 						continue
 					}
 				}
-				return fmt.Sprintf("unexported field %s of %s would silently vanish in JSON; export it or tag it `json:\"-\"`",
-					fieldPath, types.TypeString(t, nil))
+				return fmt.Sprintf("%s.%s is an unexported field of %s and would silently vanish in JSON; export it or tag it `json:\"-\"`",
+					path, f.Name(), str(t))
 			}
-			if p := jsonCheck(f.Type(), seen, fieldPath); p != "" {
+			if p := jsonCheck(f.Type(), seen, path+"."+f.Name(), q); p != "" {
 				return p
 			}
 		}
