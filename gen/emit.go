@@ -187,7 +187,7 @@ func durationCode(d time.Duration) jen.Code {
 			if d == u.d {
 				return jen.Qual(pathTime, u.name)
 			}
-			return jen.Lit(int(d / u.d)).Op("*").Qual(pathTime, u.name)
+			return jen.Lit(int(d/u.d)).Op("*").Qual(pathTime, u.name)
 		}
 	}
 	return jen.Qual(pathTime, "Duration").Call(jen.Lit(int(d)))

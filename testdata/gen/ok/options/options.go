@@ -34,5 +34,5 @@ type Embedded struct{ Tag string }
 // Stamp marshals itself.
 type Stamp struct{ unix int64 }
 
-func (s Stamp) MarshalJSON() ([]byte, error)   { return []byte("0"), nil }
+func (s Stamp) MarshalJSON() ([]byte, error)  { return []byte("0"), nil }
 func (s *Stamp) UnmarshalJSON(b []byte) error { return nil }
