@@ -34,8 +34,8 @@ var spacedDirective = regexp.MustCompile(`^//\s+futures:([A-Za-z]*)`)
 // that are malformed or not on a function.
 func findDecls(l *loaded, e *errs) []*decl {
 	var out []*decl
-	for i, f := range l.pkg.Syntax {
-		filename := l.pkg.CompiledGoFiles[i]
+	for _, f := range l.pkg.Syntax {
+		filename := sourceName(l.pkg.Fset, f)
 		onFunc := map[*ast.Comment]bool{}
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
@@ -83,6 +83,12 @@ func findDecls(l *loaded, e *errs) []*decl {
 		}
 	}
 	return out
+}
+
+// sourceName is the file f was parsed from as its positions report it: for
+// a cgo file, the original rather than cgo's output in the build cache.
+func sourceName(fset *token.FileSet, f *ast.File) string {
+	return fset.Position(f.Package).Filename
 }
 
 func isKnownKind(k string) bool {

@@ -212,7 +212,7 @@ func (p *plan) check(e *errs, output string) {
 
 	p.placeFiles(e, output)
 	for _, f := range p.files {
-		if slices.ContainsFunc(p.pkg.CompiledGoFiles, func(src string) bool {
+		if slices.ContainsFunc(p.pkg.GoFiles, func(src string) bool {
 			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
 		}) {
 			e.add(p.tasks[0].decl.line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
@@ -229,8 +229,8 @@ func (p *plan) placeFiles(e *errs, output string) {
 	main := &outFile{name: output}
 	p.files = []*outFile{main}
 	syntax := map[string]*ast.File{}
-	for i, f := range p.pkg.Syntax {
-		syntax[p.pkg.CompiledGoFiles[i]] = f
+	for _, f := range p.pkg.Syntax {
+		syntax[sourceName(p.pkg.Fset, f)] = f
 	}
 	bySource := map[string]*outFile{}
 	fileFor := func(src string) *outFile {
