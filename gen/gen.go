@@ -141,8 +141,15 @@ func logf(w io.Writer, format string, args ...any) {
 }
 
 func describe(p *plan, changes []Change, check bool) string {
-	n := len(p.tasks)
-	what := fmt.Sprintf("%d task(s)", n)
+	tasks, views := 0, 0
+	for _, u := range p.units {
+		if u.kind() == "task" {
+			tasks++
+		} else {
+			views++
+		}
+	}
+	what := fmt.Sprintf("%d task(s), %d view(s)", tasks, views)
 	if len(changes) == 0 {
 		return what + ", up to date"
 	}
@@ -166,7 +173,7 @@ func describe(p *plan, changes []Change, check bool) string {
 type plan struct {
 	*loaded
 	decls []*decl
-	tasks []*task
+	units []unit // checked tasks and views, in source order
 	files []*outFile
 }
 
@@ -175,18 +182,15 @@ type plan struct {
 func (p *plan) reservedNames() []string {
 	var names []string
 	for _, d := range p.decls {
-		base := d.fn.Name.Name
-		switch d.kind {
-		case "task":
-			names = append(names, base+"Async", base+"Later")
-			if d.fn.Recv != nil {
-				if tn := recvTypeName(d.fn); tn != "" {
-					names = append(names, registerFuncName(tn))
-				}
-			} else {
-				names = append(names, "RegisterTasks")
-			}
+		if d.kind == "task" {
+			names = append(names, d.fn.Name.Name+"Async", d.fn.Name.Name+"Later")
 		}
+		typeName := ""
+		if d.fn.Recv != nil {
+			typeName = recvTypeName(d.fn)
+		}
+		register, _ := registrationNames(d.kind, typeName)
+		names = append(names, register)
 	}
 	return names
 }
@@ -194,28 +198,30 @@ func (p *plan) reservedNames() []string {
 // check validates every directive of the package and groups the tasks into
 // the files they will be generated in.
 func (p *plan) check(e *errs, output string) {
+	mux := newPatternSet() // catches bad and conflicting view patterns
 	for _, d := range p.decls {
 		switch d.kind {
 		case "task":
 			if t := checkTask(p.pkg.Types, d, e); t != nil {
-				p.tasks = append(p.tasks, t)
+				p.units = append(p.units, t)
 			}
 		case "view":
-			e.add(d.line.Slash, "//futures:view is not supported yet")
+			if v := checkView(p.pkg.Types, d, e, mux); v != nil {
+				p.units = append(p.units, v)
+			}
 		}
 	}
-	if len(p.tasks) == 0 {
+	if len(p.units) == 0 {
 		return
 	}
-	regs := registrations(p.tasks)
-	checkCollisions(p.pkg.Types, p.pkg.Fset, p.tasks, regs, e)
+	checkCollisions(p.pkg.Types, p.pkg.Fset, p.units, registrations(p.units), e)
 
 	p.placeFiles(e, output)
 	for _, f := range p.files {
 		if slices.ContainsFunc(p.pkg.GoFiles, func(src string) bool {
 			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
 		}) {
-			e.add(p.tasks[0].decl.line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
+			e.add(p.units[0].declOf().line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
 		}
 	}
 }
@@ -248,32 +254,32 @@ func (p *plan) placeFiles(e *errs, output string) {
 		bySource[src] = of
 		return of
 	}
-	placed := map[*task]*outFile{}
-	for _, t := range p.tasks {
-		of := fileFor(t.decl.filename)
-		of.tasks = append(of.tasks, t)
-		placed[t] = of
+	placed := map[unit]*outFile{}
+	for _, u := range p.units {
+		of := fileFor(u.declOf().filename)
+		of.units = append(of.units, u)
+		placed[u] = of
 	}
-	for _, r := range registrations(p.tasks) {
+	for _, r := range registrations(p.units) {
 		home := main
 		if r.recv != nil {
 			home = fileFor(p.pkg.Fset.Position(r.recv.Obj().Pos()).Filename)
 		}
 		parts := map[*outFile]*registration{}
 		var order []*outFile
-		for _, t := range r.tasks {
-			of := placed[t]
+		for _, u := range r.units {
+			of := placed[u]
 			if parts[of] == nil {
 				part := *r
-				part.tasks = nil
+				part.units = nil
 				parts[of] = &part
 				order = append(order, of)
 			}
-			parts[of].tasks = append(parts[of].tasks, t)
+			parts[of].units = append(parts[of].units, u)
 		}
 		homePart := parts[home]
 		if homePart == nil {
-			homePart = &registration{recv: r.recv, funcName: r.funcName, listName: r.listName, at: r.at}
+			homePart = &registration{kind: r.kind, recv: r.recv, funcName: r.funcName, listName: r.listName, at: r.at}
 		}
 		home.regs = append(home.regs, homePart)
 		for _, of := range order {
@@ -288,7 +294,7 @@ func (p *plan) placeFiles(e *errs, output string) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
-		if len(f.tasks) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
 			continue // every task is in a file with build constraints
 		}
 		src, err := emitFile(p.pkg.Types, f)

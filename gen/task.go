@@ -2,8 +2,6 @@ package gen
 
 import (
 	"fmt"
-	"go/ast"
-	"go/token"
 	"go/types"
 	"slices"
 	"strings"
@@ -212,94 +210,30 @@ func optionHint(word string, specs []optSpec) string {
 	return " such as " + strings.Join(keys[:min(3, len(keys))], "=…, ") + "=…"
 }
 
-// generatedNames returns the package-level names and methods a task adds,
-// for collision checks and for tolerating type errors about them.
-func (t *task) generatedNames() []string { return []string{t.async, t.later} }
+// The unit methods of a task.
 
-// checkCollisions reports generated names that the package already declares
-// outside the generated files, which are blanked while loading.
-func checkCollisions(pkg *types.Package, fset *token.FileSet, tasks []*task, regs []*registration, e *errs) {
-	seen := map[string]token.Pos{}
-	declare := func(scope string, name string, at token.Pos, what string) {
-		key := scope + "." + name
-		if prev, dup := seen[key]; dup {
-			e.add(at, "%s would generate %s, which the task at %s also generates", what, name, fset.Position(prev))
-			return
-		}
-		seen[key] = at
+func (t *task) declOf() *decl { return t.decl }
+func (t *task) kind() string  { return "task" }
+
+func (t *task) recvNamed() *types.Named {
+	if t.recv == nil {
+		return nil
 	}
-	for _, t := range tasks {
-		at := t.decl.at(t.decl.dir.kindOff)
-		what := t.fn.Name()
-		for _, name := range []string{t.async, t.later} {
-			if t.recv != nil {
-				what = t.recv.named.Obj().Name() + "." + t.fn.Name()
-				declare(t.recv.named.Obj().Name(), name, at, what)
-				if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(t.recv.named), true, pkg, name); obj != nil {
-					e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, t.recv.named.Obj().Name(), name, fset.Position(obj.Pos()))
-				}
-				continue
-			}
-			declare("", name, at, what)
-			if obj := pkg.Scope().Lookup(name); obj != nil {
-				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, fset.Position(obj.Pos()))
-			}
-		}
-		if obj := pkg.Scope().Lookup(t.specName); obj != nil {
-			e.add(at, "%s needs the name %s, but the package already declares it at %s", what, t.specName, fset.Position(obj.Pos()))
-		}
-	}
-	for _, r := range regs {
-		if obj := pkg.Scope().Lookup(r.funcName); obj != nil {
-			e.add(r.at, "the generated %s would clash with %s declared at %s", r.funcName, r.funcName, fset.Position(obj.Pos()))
-		}
-		if obj := pkg.Scope().Lookup(r.listName); obj != nil {
-			e.add(r.at, "the generated %s would clash with %s declared at %s", r.listName, r.listName, fset.Position(obj.Pos()))
-		}
-	}
+	return t.recv.named
 }
 
-// registration is a generated Register…Tasks function: one for the
-// package's function tasks, one per receiver type for method tasks.
-type registration struct {
-	recv     *types.Named // nil for function tasks
-	funcName string
-	listName string
-	at       token.Pos // first task's directive, for errors
-	tasks    []*task
+func (t *task) packageNames() []string {
+	if t.recv != nil {
+		return []string{t.specName}
+	}
+	return []string{t.async, t.later, t.specName}
 }
 
-// registrations groups tasks by the Register…Tasks function that lists
-// them, in the order of their first task.
-func registrations(tasks []*task) []*registration {
-	var regs []*registration
-	byRecv := map[*types.Named]*registration{}
-	for _, t := range tasks {
-		var key *types.Named
-		if t.recv != nil {
-			key = t.recv.named
-		}
-		r := byRecv[key]
-		if r == nil {
-			r = &registration{recv: key, funcName: "RegisterTasks", listName: "futuresTasks", at: t.decl.at(t.decl.dir.kindOff)}
-			if key != nil {
-				r.funcName, r.listName = registerFuncName(key.Obj().Name()), "futuresTasks_"+key.Obj().Name()
-			}
-			byRecv[key] = r
-			regs = append(regs, r)
-		}
-		r.tasks = append(r.tasks, t)
+func (t *task) methodNames() []string {
+	if t.recv != nil {
+		return []string{t.async, t.later}
 	}
-	return regs
-}
-
-// registerFuncName is the registration function of the method tasks of
-// type name: exported when the type is.
-func registerFuncName(typeName string) string {
-	if ast.IsExported(typeName) {
-		return "Register" + typeName + "Tasks"
-	}
-	return "register" + upperFirst(typeName) + "Tasks"
+	return nil
 }
 
 func upperFirst(s string) string {

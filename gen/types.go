@@ -52,8 +52,13 @@ func typeCode(t types.Type) jen.Code {
 				c = jen.Id(f.Name()).Add(typeCode(f.Type()))
 			}
 			if tag := t.Tag(i); tag != "" {
-				// The tag is part of the type's identity: keep it verbatim.
-				c = c.Add(jen.Lit(tag))
+				// The tag is part of the type's identity: keep it verbatim,
+				// raw-quoted as people write tags when it can be.
+				if strings.ContainsRune(tag, '`') || strings.ContainsRune(tag, '\r') {
+					c = c.Add(jen.Lit(tag))
+				} else {
+					c = c.Op("`" + tag + "`")
+				}
 			}
 			fields[i] = c
 		}
@@ -219,7 +224,7 @@ func isNamed(t types.Type, pkgPath, name string) bool {
 // survive a JSON round trip (encoding/json), or returns "" when they would.
 // Types that marshal themselves are trusted. q qualifies type names.
 func jsonProblem(t types.Type, name string, q types.Qualifier) string {
-	return jsonCheck(t, map[types.Type]bool{}, name, q)
+	return jsonCheck(t, map[types.Type]bool{}, name, q, true)
 }
 
 var (
@@ -245,7 +250,10 @@ func marshalsItself(t types.Type) bool {
 	return false
 }
 
-func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qualifier) string {
+// jsonCheck walks t for what encoding/json refuses (channels, functions,
+// complex numbers, unsafe pointers, bad map keys) and, when strict, for what
+// would not come back the same (interfaces, unexported fields).
+func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qualifier, strict bool) string {
 	if seen[t] {
 		return ""
 	}
@@ -267,13 +275,15 @@ func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qual
 	case *types.Signature:
 		return fmt.Sprintf("%s is a function (%s), which JSON cannot encode", path, str(t))
 	case *types.Interface:
-		return fmt.Sprintf("%s is an interface (%s), which gives JSON no concrete type to decode into", path, str(t))
+		if strict {
+			return fmt.Sprintf("%s is an interface (%s), which gives JSON no concrete type to decode into", path, str(t))
+		}
 	case *types.Pointer:
-		return jsonCheck(u.Elem(), seen, path, q)
+		return jsonCheck(u.Elem(), seen, path, q, strict)
 	case *types.Slice:
-		return jsonCheck(u.Elem(), seen, path+"[i]", q)
+		return jsonCheck(u.Elem(), seen, path+"[i]", q, strict)
 	case *types.Array:
-		return jsonCheck(u.Elem(), seen, path+"[i]", q)
+		return jsonCheck(u.Elem(), seen, path+"[i]", q, strict)
 	case *types.Map:
 		k := u.Key()
 		kb, isBasic := k.Underlying().(*types.Basic)
@@ -281,7 +291,7 @@ func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qual
 		if !okKey {
 			return fmt.Sprintf("%s is a map with %s keys; JSON keys must be strings, integers or encoding.TextMarshalers", path, str(k))
 		}
-		return jsonCheck(u.Elem(), seen, path+"[k]", q)
+		return jsonCheck(u.Elem(), seen, path+"[k]", q, strict)
 	case *types.Struct:
 		for i := range u.NumFields() {
 			f := u.Field(i)
@@ -289,11 +299,11 @@ func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qual
 			if tag == "-" {
 				continue
 			}
-			if !f.Exported() {
+			if !f.Exported() && strict {
 				if f.Embedded() {
 					if _, isStruct := derefStruct(f.Type()); isStruct {
 						// encoding/json promotes the fields of embedded structs.
-						if p := jsonCheck(f.Type(), seen, path, q); p != "" {
+						if p := jsonCheck(f.Type(), seen, path, q, strict); p != "" {
 							return p
 						}
 						continue
@@ -302,7 +312,7 @@ func jsonCheck(t types.Type, seen map[types.Type]bool, path string, q types.Qual
 				return fmt.Sprintf("%s.%s is an unexported field of %s and would silently vanish in JSON; export it or tag it `json:\"-\"`",
 					path, f.Name(), str(t))
 			}
-			if p := jsonCheck(f.Type(), seen, path+"."+f.Name(), q); p != "" {
+			if p := jsonCheck(f.Type(), seen, path+"."+f.Name(), q, strict); p != "" {
 				return p
 			}
 		}

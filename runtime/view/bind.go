@@ -1,0 +1,321 @@
+package view
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// In says where a request value comes from.
+type In string
+
+// The places a view's request fields are bound from.
+const (
+	Path   In = "path"
+	Query  In = "query"
+	Header In = "header"
+	Cookie In = "cookie"
+	Body   In = "body"
+)
+
+// FieldError is one bad value of a request.
+type FieldError struct {
+	In     In     `json:"in"`
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+}
+
+// Problems collects a request's binding problems so that they are all
+// reported in one response. Generated code keeps one on its stack; the zero
+// value is ready to use.
+type Problems struct {
+	fields   []FieldError
+	tooLarge int64 // the body limit, when the body went over it
+}
+
+// Add records a problem with the value name from in.
+func (p *Problems) Add(in In, name, detail string) {
+	p.fields = append(p.fields, FieldError{In: in, Name: name, Detail: detail})
+}
+
+// Err returns nil when there were no problems, else an error that the view
+// runtime turns into a 400 (or, for an oversized body, 413) problem response.
+func (p *Problems) Err() error {
+	if p.tooLarge > 0 {
+		return &BindError{Status: http.StatusRequestEntityTooLarge, Limit: p.tooLarge}
+	}
+	if len(p.fields) == 0 {
+		return nil
+	}
+	return &BindError{Status: http.StatusBadRequest, Fields: p.fields}
+}
+
+// BindError is the error of a request that could not be bound. Its fields
+// describe the client's input only, so it is safe to send to the client.
+type BindError struct {
+	Status int          // 400 or 413
+	Fields []FieldError // for 400
+	Limit  int64        // for 413: the body limit in bytes
+}
+
+func (e *BindError) Error() string {
+	if e.Status == http.StatusRequestEntityTooLarge {
+		return fmt.Sprintf("request body larger than %d bytes", e.Limit)
+	}
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = fmt.Sprintf("%s %s: %s", f.In, f.Name, f.Detail)
+	}
+	return "bad request: " + strings.Join(parts, "; ")
+}
+
+// StatusCode returns 400 or 413.
+func (e *BindError) StatusCode() int { return e.Status }
+
+// quote shows a client's value in a problem detail: valid UTF-8, at most 64
+// bytes.
+func quote(raw string) string {
+	raw = strings.ToValidUTF8(raw, "\uFFFD")
+	if len(raw) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(raw[cut]) {
+			cut--
+		}
+		raw = raw[:cut] + "…"
+	}
+	return strconv.Quote(raw)
+}
+
+// String binds raw to dst. An empty raw value leaves dst alone, as for
+// every binder: absent and empty are the same.
+func String[T ~string](p *Problems, in In, name, raw string, dst *T) {
+	if raw != "" {
+		*dst = T(raw)
+	}
+}
+
+// Int parses raw as a base-10 integer that fits T.
+func Int[T ~int | ~int8 | ~int16 | ~int32 | ~int64](p *Problems, in In, name, raw string, dst *T) {
+	if raw == "" {
+		return
+	}
+	var zero T
+	n, err := strconv.ParseInt(raw, 10, int(unsafe.Sizeof(zero))*8)
+	if err != nil {
+		p.Add(in, name, numberProblem(err, "an integer", raw))
+		return
+	}
+	*dst = T(n)
+}
+
+// Uint parses raw as a base-10 unsigned integer that fits T.
+func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](p *Problems, in In, name, raw string, dst *T) {
+	if raw == "" {
+		return
+	}
+	var zero T
+	n, err := strconv.ParseUint(raw, 10, int(unsafe.Sizeof(zero))*8)
+	if err != nil {
+		p.Add(in, name, numberProblem(err, "a non-negative integer", raw))
+		return
+	}
+	*dst = T(n)
+}
+
+// Float parses raw as a floating-point number that fits T.
+func Float[T ~float32 | ~float64](p *Problems, in In, name, raw string, dst *T) {
+	if raw == "" {
+		return
+	}
+	var zero T
+	f, err := strconv.ParseFloat(raw, int(unsafe.Sizeof(zero))*8)
+	if err != nil {
+		p.Add(in, name, numberProblem(err, "a number", raw))
+		return
+	}
+	*dst = T(f)
+}
+
+func numberProblem(err error, want, raw string) string {
+	if errors.Is(err, strconv.ErrRange) {
+		return fmt.Sprintf("%s is out of range", quote(raw))
+	}
+	return fmt.Sprintf("want %s, got %s", want, quote(raw))
+}
+
+// Bool parses raw as true or false (also 1, 0, t, f, as strconv.ParseBool).
+func Bool[T ~bool](p *Problems, in In, name, raw string, dst *T) {
+	if raw == "" {
+		return
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		p.Add(in, name, fmt.Sprintf("want true or false, got %s", quote(raw)))
+		return
+	}
+	*dst = T(b)
+}
+
+// Time parses raw as an RFC 3339 time.
+func Time(p *Problems, in In, name, raw string, dst *time.Time) {
+	if raw == "" {
+		return
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		p.Add(in, name, fmt.Sprintf("want an RFC 3339 time such as 2006-01-02T15:04:05Z, got %s", quote(raw)))
+		return
+	}
+	*dst = t
+}
+
+// Duration parses raw as a Go duration such as 1m30s.
+func Duration(p *Problems, in In, name, raw string, dst *time.Duration) {
+	if raw == "" {
+		return
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		p.Add(in, name, fmt.Sprintf("want a duration such as 1m30s, got %s", quote(raw)))
+		return
+	}
+	*dst = d
+}
+
+// Text binds raw through T's UnmarshalText. The problem names T's type but
+// not UnmarshalText's error, which the client did not opt in to see.
+func Text[T any, PT interface {
+	*T
+	encoding.TextUnmarshaler
+}](p *Problems, in In, name, raw string, dst *T) {
+	if raw == "" {
+		return
+	}
+	var v T
+	if err := PT(&v).UnmarshalText([]byte(raw)); err != nil {
+		p.Add(in, name, fmt.Sprintf("%s is not a valid %T", quote(raw), v))
+		return
+	}
+	*dst = v
+}
+
+// Slice binds each of raws with bind, in order, for repeated query keys
+// and headers. No values leave dst alone.
+func Slice[T any](p *Problems, in In, name string, raws []string, dst *[]T, bind func(p *Problems, in In, name, raw string, dst *T)) {
+	if len(raws) == 0 {
+		return
+	}
+	out := make([]T, len(raws))
+	for i, raw := range raws {
+		bind(p, in, name, raw, &out[i])
+	}
+	*dst = out
+}
+
+// CookieValue returns the value of the named cookie, or "".
+func CookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// JSON decodes the request body into dst. The body must be one JSON value
+// with nothing after it; unknown object fields are problems unless
+// allowUnknown (the tag body:"json,allowunknown"). An empty body is a
+// problem unless optional (a pointer Body field). A body over the view's
+// limit makes the request a 413.
+func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		if !optional {
+			p.Add(Body, "", "missing JSON body")
+		}
+		return
+	}
+	dec := json.NewDecoder(r.Body)
+	if !allowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(dst)
+	if err == nil {
+		// One value only: anything but white space after it is an error.
+		var extra json.RawMessage
+		if err2 := dec.Decode(&extra); err2 != io.EOF {
+			err = errTrailing
+			if tooLarge(err2) {
+				err = err2
+			}
+		}
+	}
+	if err == nil {
+		return
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		p.tooLarge = mbe.Limit
+	case err == io.EOF:
+		if !optional {
+			p.Add(Body, "", "missing JSON body")
+		}
+	default:
+		field, detail := jsonProblem(err)
+		p.Add(Body, field, detail)
+	}
+}
+
+var errTrailing = errors.New("trailing data")
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// jsonProblem describes a decoding error in terms of the client's input,
+// without encoding/json's wording about Go types.
+func jsonProblem(err error) (field, detail string) {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == errTrailing:
+		return "", "unexpected data after the JSON value"
+	case errors.As(err, &syntax):
+		return "", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "", "malformed JSON: unexpected end of the body"
+	case errors.As(err, &typ):
+		return typ.Field, fmt.Sprintf("want %s, got %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return name, "unknown field"
+	}
+	return "", "invalid JSON body"
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer"
+	case strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "true or false"
+	case kind == "slice", kind == "array":
+		return "an array"
+	case kind == "map", kind == "struct":
+		return "an object"
+	}
+	return "another type"
+}

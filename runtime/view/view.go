@@ -1,0 +1,313 @@
+// Package view is what the handlers that futuresgen writes for
+// //futures:view functions call: it binds nothing by reflection (generated
+// code does that with the typed binders here), but runs each request of a
+// view: the deadline, the body limit, the request scope for after-response
+// tasks, panic recovery, the mapping of errors to statuses, and the
+// rendering of results as JSON or through html/template.
+//
+// # Errors and what the client sees
+//
+// Every error response is RFC 9457 application/problem+json. Binding
+// problems are a 400 that lists each bad field and where it came from; a
+// body over the view's limit is a 413. An error with a StatusCode() int
+// method sets the status; its text reaches the client only if it opts in
+// with a PublicMessage() string method, which Error and Wrap provide.
+// When the view's deadline has passed the status is 504. When the client
+// has gone away nothing is written. Any other error, and any panic, is a
+// 500 whose body says only "internal server error" and a request ID; the
+// error, or the panic and its stack, go to the log with that ID.
+//
+// Views are safe for concurrent use; Handle registers them once.
+package view
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofutures/futures/runtime/taskloop"
+)
+
+// DefaultMaxBody is the body limit of a view without maxbody: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
+// Spec describes one view. Generated code keeps one per view in a package
+// variable; Handle reads it once.
+type Spec struct {
+	// Name identifies the view in logs: importpath.Func by default.
+	Name string
+	// Pattern is the ServeMux pattern, method included: "GET /signup/{id}".
+	Pattern string
+	// Timeout, when positive, is the deadline of the view's context.
+	Timeout time.Duration
+	// MaxBody limits the request body; 0 means DefaultMaxBody.
+	MaxBody int64
+	// ReadsBody says the view decodes a body, so Handle limits it.
+	ReadsBody bool
+	// Status is the success status; 0 means 200, or 204 for a view with no
+	// result (see HandleEmpty).
+	Status int
+	// Template names the html/template file, in the registration's
+	// templates, that renders the result for clients that accept HTML.
+	Template string
+}
+
+// Config is what a registration function passes to Handle for every view
+// it registers. Build it with NewConfig.
+type Config struct {
+	logger    *slog.Logger
+	templates fs.FS
+	funcs     template.FuncMap
+}
+
+// Option configures the views of one registration call.
+type Option interface{ apply(*Config) }
+
+type optionFunc func(*Config)
+
+func (f optionFunc) apply(c *Config) { f(c) }
+
+// WithTemplates gives the file system that views with template=… parse
+// their templates from (at registration, so a missing or broken template
+// fails registration rather than a request). Default: none, and a view
+// with a template fails to register.
+func WithTemplates(fsys fs.FS) Option {
+	return optionFunc(func(c *Config) { c.templates = fsys })
+}
+
+// WithFuncs adds functions to every template, as template.Funcs does.
+func WithFuncs(funcs template.FuncMap) Option {
+	return optionFunc(func(c *Config) { c.funcs = funcs })
+}
+
+// WithLogger sets where views log errors, panics and clients that went
+// away. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *Config) { c.logger = l })
+}
+
+// NewConfig applies opts.
+func NewConfig(opts ...Option) *Config {
+	c := &Config{}
+	for _, o := range opts {
+		o.apply(c)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return c
+}
+
+// Handle registers on mux, at spec.Pattern, the handler of a view whose
+// generated function fn binds the request and calls the user's function.
+// It fails when the view's template cannot be parsed; mux.Handle panics, as
+// always, on a pattern that conflicts with another.
+func Handle[T any](mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.Context, r *http.Request) (T, error)) error {
+	h, err := newHandler(c, spec, fn)
+	if err != nil {
+		return err
+	}
+	mux.Handle(spec.Pattern, h)
+	return nil
+}
+
+// HandleEmpty is Handle for a view that returns only an error: success is
+// 204 No Content unless spec.Status says otherwise.
+func HandleEmpty(mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.Context, r *http.Request) error) error {
+	s := *spec
+	if s.Status == 0 {
+		s.Status = http.StatusNoContent
+	}
+	return Handle(mux, c, &s, func(ctx context.Context, r *http.Request) (noContent, error) {
+		return noContent{}, fn(ctx, r)
+	})
+}
+
+// noContent is the result of a view that returns only an error.
+type noContent struct{}
+
+func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Request) (T, error)) (*handler[T], error) {
+	h := &handler[T]{c: c, spec: *spec, fn: fn}
+	if h.spec.MaxBody <= 0 {
+		h.spec.MaxBody = DefaultMaxBody
+	}
+	if h.spec.Status == 0 {
+		h.spec.Status = http.StatusOK
+	}
+	if spec.Template != "" {
+		if c.templates == nil {
+			return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, spec.Template)
+		}
+		t, err := template.New(spec.Template).Funcs(c.funcs).ParseFS(c.templates, spec.Template)
+		if err != nil {
+			return nil, fmt.Errorf("view %s: %w", spec.Name, err)
+		}
+		h.tmpl = t
+	}
+	return h, nil
+}
+
+type handler[T any] struct {
+	c    *Config
+	spec Spec
+	fn   func(context.Context, *http.Request) (T, error)
+	tmpl *template.Template
+}
+
+func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, scope := taskloop.NewScope(r.Context())
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		p := recover()
+		scope.Abort(taskloop.ErrScopeAborted)
+		if p == nil || p == http.ErrAbortHandler {
+			panic(p) // runtime.Goexit goes on; ErrAbortHandler is net/http's
+		}
+		id := requestID(r)
+		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
+		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+	}()
+
+	if h.spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.spec.Timeout)
+		defer cancel()
+	}
+	if h.spec.ReadsBody && r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, h.spec.MaxBody)
+	}
+	v, err := h.fn(ctx, r)
+	if err != nil {
+		h.fail(ctx, w, r, err)
+	} else {
+		h.render(w, r, v)
+	}
+	done = true
+	if scope.Pending() > 0 {
+		// The response must reach the client before its after-response
+		// tasks start; a handler that returns flushes only later.
+		_ = http.NewResponseController(w).Flush()
+	}
+	scope.Close()
+}
+
+// fail writes the response for err.
+func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	var be *BindError
+	if errors.As(err, &be) {
+		detail := fmt.Sprintf("%d request value(s) are invalid", len(be.Fields))
+		if be.Status == http.StatusRequestEntityTooLarge {
+			detail = fmt.Sprintf("the request body is larger than %d bytes", be.Limit)
+		}
+		h.c.logger.Debug("view rejected a request", "view", h.spec.Name, "err", err)
+		writeProblem(w, be.Status, detail, "", be.Fields)
+		return
+	}
+	if sc, ok := errors.AsType[StatusCoder](err); ok {
+		status := sc.StatusCode()
+		if status < 400 || status > 599 {
+			status = http.StatusInternalServerError
+		}
+		detail := http.StatusText(status)
+		if pub, ok := errors.AsType[PublicError](err); ok {
+			detail = pub.PublicMessage()
+		}
+		id := ""
+		if status >= 500 {
+			id = requestID(r)
+			h.c.logger.Error("view failed", "view", h.spec.Name, "status", status, "request_id", id, "err", err)
+		} else {
+			h.c.logger.Debug("view refused a request", "view", h.spec.Name, "status", status, "err", err)
+		}
+		writeProblem(w, status, detail, id, nil)
+		return
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+		id := requestID(r)
+		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
+		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
+		return
+	}
+	if r.Context().Err() != nil {
+		// The client went away: nobody is left to read a response.
+		h.c.logger.Debug("client went away", "view", h.spec.Name, "err", err)
+		return
+	}
+	id := requestID(r)
+	h.c.logger.Error("view failed", "view", h.spec.Name, "request_id", id, "err", err)
+	writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+}
+
+// StatusCoder is an error that chooses its response status.
+type StatusCoder interface {
+	error
+	StatusCode() int
+}
+
+// PublicError is an error whose message is written for clients. Only such
+// errors have their text sent; others get the status's standard text.
+type PublicError interface {
+	error
+	PublicMessage() string
+}
+
+// Error returns an error that responds with status and msg, which the
+// client sees.
+func Error(status int, msg string) error {
+	return &httpError{status: status, msg: msg}
+}
+
+// Wrap is Error that keeps err, for the log and for errors.Is and As; the
+// client sees only msg.
+func Wrap(status int, msg string, err error) error {
+	return &httpError{status: status, msg: msg, err: err}
+}
+
+type httpError struct {
+	status int
+	msg    string
+	err    error
+}
+
+func (e *httpError) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("%d %s: %v", e.status, e.msg, e.err)
+	}
+	return fmt.Sprintf("%d %s", e.status, e.msg)
+}
+
+func (e *httpError) StatusCode() int       { return e.status }
+func (e *httpError) PublicMessage() string { return e.msg }
+func (e *httpError) Unwrap() error         { return e.err }
+
+// requestID returns the request's X-Request-ID when it looks sane, else a
+// new random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-ID"); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isToken(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
