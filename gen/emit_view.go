@@ -126,8 +126,8 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 	return append(stmts, jen.Return(call)), results
 }
 
-// bindCode binds one request field: view.Int(&p, view.Query, "n",
-// query.Get("n"), &req.N), and the like.
+// bindCode binds one request field: p.Add(view.Query, "n",
+// view.Int(query.Get("n"), &req.N)), and the like.
 func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 	dst := jen.Op("&").Id(req).Dot(b.name)
 	if b.in == "body" {
@@ -153,9 +153,9 @@ func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 		raw = jen.Qual(pathView, "CookieValue").Call(jen.Id(r), jen.Lit(b.key))
 	}
 	in := jen.Qual(pathView, map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in])
+	bind := jen.Qual(pathView, b.binder).Call(raw, dst)
 	if b.slice {
-		return jen.Qual(pathView, "Slice").Call(jen.Op("&").Id(p), in, jen.Lit(b.key), raw, dst,
-			jen.Qual(pathView, b.binder).Types(typeCode(b.elem)))
+		bind = jen.Qual(pathView, "Slice").Call(raw, dst, jen.Qual(pathView, b.binder).Types(typeCode(b.elem)))
 	}
-	return jen.Qual(pathView, b.binder).Call(jen.Op("&").Id(p), in, jen.Lit(b.key), raw, dst)
+	return jen.Id(p).Dot("Add").Call(in, jen.Lit(b.key), bind)
 }

@@ -41,9 +41,12 @@ type Problems struct {
 	tooLarge int64 // the body limit, when the body went over it
 }
 
-// Add records a problem with the value name from in.
+// Add records detail as a problem with the value name from in; an empty
+// detail, which every binder returns for a good value, records nothing.
 func (p *Problems) Add(in In, name, detail string) {
-	p.fields = append(p.fields, FieldError{In: in, Name: name, Detail: detail})
+	if detail != "" {
+		p.fields = append(p.fields, FieldError{In: in, Name: name, Detail: detail})
+	}
 }
 
 // Err returns nil when there were no problems, else an error that the view
@@ -94,54 +97,62 @@ func quote(raw string) string {
 	return strconv.Quote(raw)
 }
 
-// String binds raw to dst. An empty raw value leaves dst alone, as for
-// every binder: absent and empty are the same.
-func String[T ~string](p *Problems, in In, name, raw string, dst *T) {
+// The binders below parse one raw value into dst and return "" or what is
+// wrong with the value, for Problems.Add. Generated code calls them as
+//
+//	p.Add(view.Query, "limit", view.Uint(query.Get("limit"), &req.Limit))
+//
+// An empty raw value leaves dst alone and is no problem: absent and empty
+// are the same.
+
+// String binds raw to dst.
+func String[T ~string](raw string, dst *T) string {
 	if raw != "" {
 		*dst = T(raw)
 	}
+	return ""
 }
 
 // Int parses raw as a base-10 integer that fits T.
-func Int[T ~int | ~int8 | ~int16 | ~int32 | ~int64](p *Problems, in In, name, raw string, dst *T) {
+func Int[T ~int | ~int8 | ~int16 | ~int32 | ~int64](raw string, dst *T) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	var zero T
 	n, err := strconv.ParseInt(raw, 10, int(unsafe.Sizeof(zero))*8)
 	if err != nil {
-		p.Add(in, name, numberProblem(err, "an integer", raw))
-		return
+		return numberProblem(err, "an integer", raw)
 	}
 	*dst = T(n)
+	return ""
 }
 
 // Uint parses raw as a base-10 unsigned integer that fits T.
-func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](p *Problems, in In, name, raw string, dst *T) {
+func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](raw string, dst *T) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	var zero T
 	n, err := strconv.ParseUint(raw, 10, int(unsafe.Sizeof(zero))*8)
 	if err != nil {
-		p.Add(in, name, numberProblem(err, "a non-negative integer", raw))
-		return
+		return numberProblem(err, "a non-negative integer", raw)
 	}
 	*dst = T(n)
+	return ""
 }
 
 // Float parses raw as a floating-point number that fits T.
-func Float[T ~float32 | ~float64](p *Problems, in In, name, raw string, dst *T) {
+func Float[T ~float32 | ~float64](raw string, dst *T) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	var zero T
 	f, err := strconv.ParseFloat(raw, int(unsafe.Sizeof(zero))*8)
 	if err != nil {
-		p.Add(in, name, numberProblem(err, "a number", raw))
-		return
+		return numberProblem(err, "a number", raw)
 	}
 	*dst = T(f)
+	return ""
 }
 
 func numberProblem(err error, want, raw string) string {
@@ -152,42 +163,42 @@ func numberProblem(err error, want, raw string) string {
 }
 
 // Bool parses raw as true or false (also 1, 0, t, f, as strconv.ParseBool).
-func Bool[T ~bool](p *Problems, in In, name, raw string, dst *T) {
+func Bool[T ~bool](raw string, dst *T) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	b, err := strconv.ParseBool(raw)
 	if err != nil {
-		p.Add(in, name, fmt.Sprintf("want true or false, got %s", quote(raw)))
-		return
+		return fmt.Sprintf("want true or false, got %s", quote(raw))
 	}
 	*dst = T(b)
+	return ""
 }
 
 // Time parses raw as an RFC 3339 time.
-func Time(p *Problems, in In, name, raw string, dst *time.Time) {
+func Time(raw string, dst *time.Time) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		p.Add(in, name, fmt.Sprintf("want an RFC 3339 time such as 2006-01-02T15:04:05Z, got %s", quote(raw)))
-		return
+		return fmt.Sprintf("want an RFC 3339 time such as 2006-01-02T15:04:05Z, got %s", quote(raw))
 	}
 	*dst = t
+	return ""
 }
 
 // Duration parses raw as a Go duration such as 1m30s.
-func Duration(p *Problems, in In, name, raw string, dst *time.Duration) {
+func Duration(raw string, dst *time.Duration) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	d, err := time.ParseDuration(raw)
 	if err != nil {
-		p.Add(in, name, fmt.Sprintf("want a duration such as 1m30s, got %s", quote(raw)))
-		return
+		return fmt.Sprintf("want a duration such as 1m30s, got %s", quote(raw))
 	}
 	*dst = d
+	return ""
 }
 
 // Text binds raw through T's UnmarshalText. The problem names T's type but
@@ -195,29 +206,39 @@ func Duration(p *Problems, in In, name, raw string, dst *time.Duration) {
 func Text[T any, PT interface {
 	*T
 	encoding.TextUnmarshaler
-}](p *Problems, in In, name, raw string, dst *T) {
+}](raw string, dst *T) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	var v T
 	if err := PT(&v).UnmarshalText([]byte(raw)); err != nil {
-		p.Add(in, name, fmt.Sprintf("%s is not a valid %T", quote(raw), v))
-		return
+		return fmt.Sprintf("%s is not a valid %T", quote(raw), v)
 	}
 	*dst = v
+	return ""
 }
 
-// Slice binds each of raws with bind, in order, for repeated query keys
-// and headers. No values leave dst alone.
-func Slice[T any](p *Problems, in In, name string, raws []string, dst *[]T, bind func(p *Problems, in In, name, raw string, dst *T)) {
+// Slice binds each of raws with bind, for repeated query keys and headers,
+// and returns the first problem, naming the value's position. No values
+// leave dst alone.
+func Slice[T any](raws []string, dst *[]T, bind func(raw string, dst *T) string) string {
 	if len(raws) == 0 {
-		return
+		return ""
+	}
+	if d, ok := any(dst).(*[]string); ok {
+		// The values are this request's own (its parsed query or header):
+		// no need to copy them.
+		*d = raws
+		return ""
 	}
 	out := make([]T, len(raws))
 	for i, raw := range raws {
-		bind(p, in, name, raw, &out[i])
+		if problem := bind(raw, &out[i]); problem != "" {
+			return fmt.Sprintf("value %d: %s", i+1, problem)
+		}
 	}
 	*dst = out
+	return ""
 }
 
 // CookieValue returns the value of the named cookie, or "".
