@@ -1,0 +1,131 @@
+package server
+
+import (
+	"bufio"
+	"compress/gzip"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// gzipMinSize is the smallest response worth compressing when its length
+// is known.
+const gzipMinSize = 1024
+
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+
+// Gzip compresses the responses of next for clients that accept gzip:
+// text, JSON, JavaScript, XML and SVG of at least 1 KiB, or of unknown
+// length. Responses that are already encoded, partial (206) or without a
+// body pass through. It supports Flush, so after-response tasks still
+// start once the client has the response.
+func Gzip(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		if !acceptsGzip(r.Header.Get("Accept-Encoding")) || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		gw := &gzipWriter{ResponseWriter: w}
+		defer gw.close()
+		next.ServeHTTP(gw, r)
+	})
+}
+
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		params = strings.ReplaceAll(params, " ", "")
+		return params != "q=0" && params != "q=0.0" && params != "q=0.00" && params != "q=0.000"
+	}
+	return false
+}
+
+// gzipWriter decides at WriteHeader whether to compress.
+type gzipWriter struct {
+	http.ResponseWriter
+	zw          *gzip.Writer
+	wroteHeader bool
+}
+
+func compressible(contentType string) bool {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.TrimSpace(strings.ToLower(ct))
+	switch {
+	case strings.HasPrefix(ct, "text/"),
+		ct == "application/json", ct == "application/problem+json",
+		ct == "application/javascript", ct == "application/xml",
+		ct == "image/svg+xml", strings.HasSuffix(ct, "+json"), strings.HasSuffix(ct, "+xml"):
+		return true
+	}
+	return false
+}
+
+func (g *gzipWriter) WriteHeader(status int) {
+	if g.wroteHeader {
+		g.ResponseWriter.WriteHeader(status)
+		return
+	}
+	g.wroteHeader = true
+	h := g.Header()
+	small := false
+	if cl := h.Get("Content-Length"); cl != "" {
+		n, err := strconv.Atoi(cl)
+		small = err != nil || n < gzipMinSize
+	}
+	if status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified &&
+		status != http.StatusPartialContent && h.Get("Content-Encoding") == "" && !small &&
+		compressible(h.Get("Content-Type")) {
+		h.Del("Content-Length")
+		h.Del("Accept-Ranges")
+		h.Set("Content-Encoding", "gzip")
+		g.zw = gzipWriters.Get().(*gzip.Writer)
+		g.zw.Reset(g.ResponseWriter)
+	}
+	g.ResponseWriter.WriteHeader(status)
+}
+
+func (g *gzipWriter) Write(b []byte) (int, error) {
+	if !g.wroteHeader {
+		if g.Header().Get("Content-Type") == "" {
+			g.Header().Set("Content-Type", http.DetectContentType(b))
+		}
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.zw != nil {
+		return g.zw.Write(b)
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// Flush sends what is compressed so far, then flushes the connection.
+func (g *gzipWriter) Flush() {
+	if g.zw != nil {
+		g.zw.Flush()
+	}
+	http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+// Hijack lets a handler take the connection, as without Gzip.
+func (g *gzipWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(g.ResponseWriter).Hijack()
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+func (g *gzipWriter) close() {
+	if g.zw == nil {
+		return
+	}
+	g.zw.Close()
+	g.zw.Reset(io.Discard)
+	gzipWriters.Put(g.zw)
+	g.zw = nil
+}

@@ -1,0 +1,343 @@
+// Package server runs an HTTP service in production: Django Futures'
+// run_tornado for Go. Run listens, serves with timeouts that keep slow or
+// hostile clients from holding connections forever, optionally compresses
+// responses and serves static files, and on SIGINT, SIGTERM or the end of
+// its context shuts down in order within one deadline: stop accepting,
+// finish the requests in flight, then drain the task loop, so that the
+// after-response tasks those requests scheduled still run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gofutures/futures/runtime/taskloop"
+)
+
+// Config configures Run. The zero value of each field gives the default
+// stated on it; Handler is required.
+type Config struct {
+	// Addr is the address to listen on. Default ":8080", every IPv4 and
+	// IPv6 address of the host. "localhost:port" listens on both
+	// 127.0.0.1 and [::1].
+	Addr string
+	// Listeners, when set, are served instead of listening on Addr (for
+	// tests and socket activation). Run closes them.
+	Listeners []net.Listener
+	// Handler serves the requests.
+	Handler http.Handler
+	// Loop, when set, is the task loop of the service: Run starts it if it
+	// has not started, gives it to every request's context (so that
+	// after-response tasks run on it), and drains it at shutdown.
+	Loop *taskloop.Loop
+
+	// ReadHeaderTimeout bounds reading a request's headers; it is what cuts
+	// off slowloris clients. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included. Default
+	// 60s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request headers to
+	// the end of the response. Default 60s; it must exceed the slowest
+	// view's timeout.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes limits the request headers. Default 1 MiB.
+	MaxHeaderBytes int
+	// ShutdownTimeout is the one deadline for the whole shutdown: requests
+	// in flight, then the task loop. Default 30s.
+	ShutdownTimeout time.Duration
+
+	// Gzip compresses text, JSON, JavaScript, XML and SVG responses of
+	// 1 KiB or more (or of unknown length) for clients that accept gzip.
+	Gzip bool
+	// Static, when set, serves its files under StaticPrefix. Directory
+	// listings are not served; a directory answers with its index.html.
+	Static fs.FS
+	// StaticDir is Static from a directory of the file system.
+	StaticDir string
+	// StaticPrefix is the URL path Static is served under. Default
+	// "/static/".
+	StaticPrefix string
+
+	// Logger receives startup, shutdown and net/http's own errors.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Signals stop the server. Default SIGINT and SIGTERM.
+	Signals []os.Signal
+	// Ready, when set, is called with the listeners' addresses once the
+	// server accepts connections.
+	Ready func(addrs []net.Addr)
+}
+
+func (c *Config) withDefaults() error {
+	if c.Handler == nil {
+		return errors.New("server: Config.Handler is required")
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 60*time.Second)
+	def(&c.WriteTimeout, 60*time.Second)
+	def(&c.IdleTimeout, 120*time.Second)
+	def(&c.ShutdownTimeout, 30*time.Second)
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 1 << 20
+	}
+	if c.StaticDir != "" && c.Static == nil {
+		c.Static = os.DirFS(c.StaticDir)
+	}
+	if c.StaticPrefix == "" {
+		c.StaticPrefix = "/static/"
+	}
+	if !strings.HasPrefix(c.StaticPrefix, "/") || !strings.HasSuffix(c.StaticPrefix, "/") {
+		return fmt.Errorf("server: StaticPrefix %q must start and end with /", c.StaticPrefix)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Signals == nil {
+		c.Signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+	}
+	return nil
+}
+
+// ShutdownError is Run's error when the shutdown deadline passed before
+// everything finished.
+type ShutdownError struct {
+	// Requests is how many requests were still running when their
+	// connections were closed.
+	Requests int
+	// Tasks is the task loop's *taskloop.ShutdownError, if it did not
+	// drain in time.
+	Tasks error
+}
+
+func (e *ShutdownError) Error() string {
+	var parts []string
+	if e.Requests > 0 {
+		parts = append(parts, fmt.Sprintf("%d request(s) cut off", e.Requests))
+	}
+	if e.Tasks != nil {
+		parts = append(parts, e.Tasks.Error())
+	}
+	return "server: shutdown deadline passed: " + strings.Join(parts, "; ")
+}
+
+func (e *ShutdownError) Unwrap() error { return e.Tasks }
+
+// Run serves until ctx ends or a stop signal arrives, then shuts down
+// gracefully within Config.ShutdownTimeout, and returns: nil after a clean
+// shutdown, a *ShutdownError when the deadline cut requests or tasks off,
+// or the error that kept the server from listening or serving.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.withDefaults(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	listeners := cfg.Listeners
+	if len(listeners) == 0 {
+		var err error
+		if listeners, err = listen(ctx, cfg.Addr); err != nil {
+			return err
+		}
+	}
+
+	if cfg.Loop != nil {
+		// A loop started elsewhere is fine: Start reports it and changes
+		// nothing.
+		_ = cfg.Loop.Start(context.WithoutCancel(ctx))
+	}
+	var inFlight atomic.Int64
+	srv := &http.Server{
+		Handler:           cfg.handler(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context {
+			base := context.WithoutCancel(ctx)
+			if cfg.Loop != nil {
+				base = taskloop.WithLoop(base, cfg.Loop)
+			}
+			return base
+		},
+		// The count of connections serving a request when the deadline
+		// passes is what the shutdown cut off.
+		ConnState: trackActive(&inFlight),
+	}
+
+	sigCtx, stopSignals := signal.NotifyContext(ctx, cfg.Signals...)
+	defer stopSignals()
+
+	serveErr := make(chan error, len(listeners))
+	var wg sync.WaitGroup
+	addrs := make([]net.Addr, len(listeners))
+	for i, ln := range listeners {
+		addrs[i] = ln.Addr()
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("server: serving %s: %w", ln.Addr(), err)
+			}
+		})
+	}
+	log.Info("server listening", "addrs", addrs)
+	if cfg.Ready != nil {
+		cfg.Ready(addrs)
+	}
+
+	var failure error
+	select {
+	case <-sigCtx.Done():
+		reason := "context ended"
+		if ctx.Err() == nil {
+			reason = "signal"
+		}
+		log.Info("server shutting down", "reason", reason, "deadline", cfg.ShutdownTimeout)
+	case failure = <-serveErr:
+		log.Error("server failed; shutting down", "err", failure)
+	}
+
+	started := time.Now()
+	sdCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	var sdErr ShutdownError
+	if err := srv.Shutdown(sdCtx); err != nil {
+		// The deadline passed with requests still running: cut them off.
+		sdErr.Requests = int(max(inFlight.Load(), 1))
+		srv.Close()
+	}
+	wg.Wait()
+	if cfg.Loop != nil {
+		if err := cfg.Loop.Shutdown(sdCtx); err != nil {
+			sdErr.Tasks = err
+		}
+	}
+	took := time.Since(started).Round(time.Millisecond)
+	if sdErr.Requests > 0 || sdErr.Tasks != nil {
+		log.Error("server stopped before everything finished", "took", took, "requests_cut_off", sdErr.Requests, "tasks", sdErr.Tasks)
+		return errors.Join(failure, &sdErr)
+	}
+	log.Info("server stopped", "took", took)
+	return failure
+}
+
+// trackActive counts the connections serving a request.
+func trackActive(n *atomic.Int64) func(net.Conn, http.ConnState) {
+	var mu sync.Mutex
+	active := map[net.Conn]bool{}
+	return func(c net.Conn, state http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch state {
+		case http.StateActive:
+			active[c] = true
+		default:
+			delete(active, c)
+		}
+		n.Store(int64(len(active)))
+	}
+}
+
+// listen opens the listeners for addr: one for ":port" (dual-stack), or
+// one per loopback family for "localhost:port".
+func listen(ctx context.Context, addr string) ([]net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: address %q: %w", addr, err)
+	}
+	hosts := []string{host}
+	if host == "localhost" {
+		hosts = []string{"127.0.0.1", "::1"}
+	}
+	var lc net.ListenConfig
+	var out []net.Listener
+	for i, h := range hosts {
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(h, port))
+		if err != nil {
+			if i > 0 && host == "localhost" {
+				continue // a host without IPv6 still serves IPv4
+			}
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		out = append(out, ln)
+		if port == "0" {
+			// Both families on the same ephemeral port is not guaranteed;
+			// one listener is enough.
+			break
+		}
+	}
+	return out, nil
+}
+
+// handler wraps the configured handler with static files and gzip.
+func (c *Config) handler() http.Handler {
+	h := c.Handler
+	if c.Static != nil {
+		files := http.StripPrefix(strings.TrimSuffix(c.StaticPrefix, "/"), http.FileServerFS(noListing{c.Static}))
+		next := h
+		prefix := c.StaticPrefix
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				files.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	if c.Gzip {
+		h = Gzip(h)
+	}
+	return h
+}
+
+// noListing hides directories without an index.html from http.FileServer,
+// which would otherwise list their contents.
+type noListing struct{ fs.FS }
+
+func (n noListing) Open(name string) (fs.File, error) {
+	f, err := n.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if info.IsDir() {
+		index, err := n.FS.Open(path.Join(name, "index.html"))
+		if err != nil {
+			f.Close()
+			return nil, fs.ErrNotExist
+		}
+		index.Close()
+	}
+	return f, nil
+}
