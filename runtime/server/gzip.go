@@ -41,8 +41,14 @@ func acceptsGzip(header string) bool {
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			continue
 		}
-		params = strings.ReplaceAll(params, " ", "")
-		return params != "q=0" && params != "q=0.0" && params != "q=0.00" && params != "q=0.000"
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				return err == nil && q > 0
+			}
+		}
+		return true
 	}
 	return false
 }
@@ -68,7 +74,9 @@ func compressible(contentType string) bool {
 }
 
 func (g *gzipWriter) WriteHeader(status int) {
-	if g.wroteHeader {
+	if g.wroteHeader || status < 200 {
+		// Informational responses (103 Early Hints) come before the real
+		// one, which decides about compression.
 		g.ResponseWriter.WriteHeader(status)
 		return
 	}
@@ -105,11 +113,21 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 }
 
 // Flush sends what is compressed so far, then flushes the connection.
-func (g *gzipWriter) Flush() {
-	if g.zw != nil {
-		g.zw.Flush()
+func (g *gzipWriter) Flush() { g.FlushError() }
+
+// FlushError is Flush that reports failure, for http.ResponseController.
+// Flushing before anything was written sends the headers, compression
+// decided.
+func (g *gzipWriter) FlushError() error {
+	if !g.wroteHeader {
+		g.WriteHeader(http.StatusOK)
 	}
-	http.NewResponseController(g.ResponseWriter).Flush()
+	if g.zw != nil {
+		if err := g.zw.Flush(); err != nil {
+			return err
+		}
+	}
+	return http.NewResponseController(g.ResponseWriter).Flush()
 }
 
 // Hijack lets a handler take the connection, as without Gzip.

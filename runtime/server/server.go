@@ -67,7 +67,8 @@ type Config struct {
 	// 1 KiB or more (or of unknown length) for clients that accept gzip.
 	Gzip bool
 	// Static, when set, serves its files under StaticPrefix. Directory
-	// listings are not served; a directory answers with its index.html.
+	// listings and dot files (.env, .git/…) are not served; a directory
+	// answers with its index.html.
 	Static fs.FS
 	// StaticDir is Static from a directory of the file system.
 	StaticDir string
@@ -78,7 +79,8 @@ type Config struct {
 	// Logger receives startup, shutdown and net/http's own errors.
 	// Default slog.Default().
 	Logger *slog.Logger
-	// Signals stop the server. Default SIGINT and SIGTERM.
+	// Signals stop the server. Nil means SIGINT and SIGTERM; an empty,
+	// non-nil slice means no signal at all (only ctx stops the server).
 	Signals []os.Signal
 	// Ready, when set, is called with the listeners' addresses once the
 	// server accepts connections.
@@ -106,12 +108,17 @@ func (c *Config) withDefaults() error {
 		c.MaxHeaderBytes = 1 << 20
 	}
 	if c.StaticDir != "" && c.Static == nil {
-		c.Static = os.DirFS(c.StaticDir)
+		// os.Root keeps symbolic links from leading out of the directory.
+		root, err := os.OpenRoot(c.StaticDir)
+		if err != nil {
+			return fmt.Errorf("server: StaticDir: %w", err)
+		}
+		c.Static = root.FS()
 	}
 	if c.StaticPrefix == "" {
 		c.StaticPrefix = "/static/"
 	}
-	if !strings.HasPrefix(c.StaticPrefix, "/") || !strings.HasSuffix(c.StaticPrefix, "/") {
+	if c.Static != nil && (!strings.HasPrefix(c.StaticPrefix, "/") || !strings.HasSuffix(c.StaticPrefix, "/")) {
 		return fmt.Errorf("server: StaticPrefix %q must start and end with /", c.StaticPrefix)
 	}
 	if c.Logger == nil {
@@ -153,6 +160,9 @@ func (e *ShutdownError) Unwrap() error { return e.Tasks }
 // or the error that kept the server from listening or serving.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.withDefaults(); err != nil {
+		for _, ln := range cfg.Listeners {
+			ln.Close()
+		}
 		return err
 	}
 	log := cfg.Logger
@@ -190,8 +200,14 @@ func Run(ctx context.Context, cfg Config) error {
 		ConnState: trackActive(&inFlight),
 	}
 
-	sigCtx, stopSignals := signal.NotifyContext(ctx, cfg.Signals...)
-	defer stopSignals()
+	sigCtx := ctx
+	if len(cfg.Signals) > 0 {
+		// NotifyContext with no signals would catch every signal,
+		// SIGURG included, which the runtime sends itself.
+		var stopSignals context.CancelFunc
+		sigCtx, stopSignals = signal.NotifyContext(ctx, cfg.Signals...)
+		defer stopSignals()
+	}
 
 	serveErr := make(chan error, len(listeners))
 	var wg sync.WaitGroup
@@ -227,7 +243,10 @@ func Run(ctx context.Context, cfg Config) error {
 	var sdErr ShutdownError
 	if err := srv.Shutdown(sdCtx); err != nil {
 		// The deadline passed with requests still running: cut them off.
-		sdErr.Requests = int(max(inFlight.Load(), 1))
+		sdErr.Requests = int(inFlight.Load())
+		if errors.Is(err, context.DeadlineExceeded) {
+			sdErr.Requests = max(sdErr.Requests, 1)
+		}
 		srv.Close()
 	}
 	wg.Wait()
@@ -239,6 +258,9 @@ func Run(ctx context.Context, cfg Config) error {
 	took := time.Since(started).Round(time.Millisecond)
 	if sdErr.Requests > 0 || sdErr.Tasks != nil {
 		log.Error("server stopped before everything finished", "took", took, "requests_cut_off", sdErr.Requests, "tasks", sdErr.Tasks)
+		if failure == nil {
+			return &sdErr
+		}
 		return errors.Join(failure, &sdErr)
 	}
 	log.Info("server stopped", "took", took)
@@ -278,7 +300,7 @@ func listen(ctx context.Context, addr string) ([]net.Listener, error) {
 	for i, h := range hosts {
 		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(h, port))
 		if err != nil {
-			if i > 0 && host == "localhost" {
+			if i > 0 && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
 				continue // a host without IPv6 still serves IPv4
 			}
 			for _, l := range out {
@@ -322,14 +344,19 @@ func (c *Config) handler() http.Handler {
 type noListing struct{ fs.FS }
 
 func (n noListing) Open(name string) (fs.File, error) {
+	for elem := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(elem, ".") && elem != "." {
+			return nil, fs.ErrNotExist // dot files: .env, .git
+		}
+	}
 	f, err := n.FS.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, notFound(err)
 	}
 	if info.IsDir() {
 		index, err := n.FS.Open(path.Join(name, "index.html"))
@@ -340,4 +367,13 @@ func (n noListing) Open(name string) (fs.File, error) {
 		index.Close()
 	}
 	return f, nil
+}
+
+// notFound turns every error but a permission problem into fs.ErrNotExist,
+// so that odd names (a NUL byte) get a 404 rather than a 500.
+func notFound(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return fs.ErrNotExist
 }
