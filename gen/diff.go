@@ -17,6 +17,11 @@ func unifiedDiff(name string, old, new []byte) string {
 	ops := editScript(a, b)
 	var sb strings.Builder
 	fromName, toName := "a/"+name, "b/"+name
+	if strings.HasPrefix(name, "/") {
+		// Outside the working directory: no a/ and b/ prefixes, which
+		// patch -p1 would strip from an absolute path anyway.
+		fromName, toName = name, name
+	}
 	if old == nil {
 		fromName = "/dev/null"
 	}

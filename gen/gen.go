@@ -99,15 +99,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	e := &errs{fset: fset}
 	plans := make([]*plan, len(pkgs))
-	generating := map[string]bool{}
+	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	for i, l := range pkgs {
 		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
-		for _, name := range plans[i].reservedNames() {
-			generating[name] = true
-		}
+		plans[i].reserveNames(gen)
 	}
 	for _, p := range plans {
-		e.list = append(e.list, loadErrors(p.pkg, generating)...)
+		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e, cfg.Output)
 	}
 	res := &Result{Warnings: e.warnings.sorted()}
@@ -177,22 +175,26 @@ type plan struct {
 	files []*outFile
 }
 
-// reservedNames are the names this package will generate, known from the
-// syntax alone, so that type errors about them can be tolerated.
-func (p *plan) reservedNames() []string {
-	var names []string
+// reserveNames records what this package will generate, known from the
+// syntax alone, so that type errors about those names can be tolerated.
+func (p *plan) reserveNames(gen *generated) {
 	for _, d := range p.decls {
-		if d.kind == "task" {
-			names = append(names, d.fn.Name.Name+"Async", d.fn.Name.Name+"Later")
-		}
 		typeName := ""
 		if d.fn.Recv != nil {
 			typeName = recvTypeName(d.fn)
 		}
+		if d.kind == "task" {
+			for _, suffix := range []string{"Async", "Later"} {
+				if typeName != "" {
+					gen.addMethod(p.path, typeName, d.fn.Name.Name+suffix)
+				} else {
+					gen.addFunc(p.path, d.fn.Name.Name+suffix)
+				}
+			}
+		}
 		register, _ := registrationNames(d.kind, typeName)
-		names = append(names, register)
+		gen.addFunc(p.path, register)
 	}
-	return names
 }
 
 // check validates every directive of the package and groups the tasks into
@@ -214,7 +216,7 @@ func (p *plan) check(e *errs, output string) {
 	if len(p.units) == 0 {
 		return
 	}
-	checkCollisions(p.pkg.Types, p.pkg.Fset, p.units, registrations(p.units), e)
+	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, registrations(p.units), e)
 
 	p.placeFiles(e, output)
 	for _, f := range p.files {

@@ -3,14 +3,20 @@ package gen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -57,6 +63,9 @@ func findCandidates(ctx context.Context, cfg *Config) ([]*candidate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing packages: %w", err)
 	}
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("%s matched no packages", strings.Join(cfg.Patterns, " "))
+	}
 	var out []*candidate
 	var listErrs ErrorList
 	for _, p := range pkgs {
@@ -96,76 +105,289 @@ func findCandidates(ctx context.Context, cfg *Config) ([]*candidate, error) {
 // loaded is a candidate package with syntax and types.
 type loaded struct {
 	*candidate
-	pkg *packages.Package
+	pkg        *packages.Package
+	typeErrors []types.Error
 }
 
-// loadTypes type-checks the candidates from source, with their existing
-// generated files blanked out, and their dependencies from export data.
+// loadTypes type-checks the candidates from source, without their existing
+// generated files, and their dependencies from export data.
+//
+// go/packages would do the same with an overlay that blanks the generated
+// files, but any overlay makes it distrust export data and type-check every
+// dependency from source, several times slower. So go/packages only lists
+// the graph with export data here (go list -deps -export, the floor for
+// loading types), and the candidates are parsed and checked directly,
+// dependencies first, so that a candidate importing another sees it as
+// checked from source.
 func loadTypes(ctx context.Context, cfg *Config, cands []*candidate, fset *token.FileSet) ([]*loaded, error) {
-	overlay := map[string][]byte{}
 	patterns := make([]string, len(cands))
 	byPath := map[string]*candidate{}
 	for i, c := range cands {
 		patterns[i] = c.path
 		byPath[c.path] = c
-		for _, g := range c.generated {
-			// A stale generated file may not compile, and it declares the
-			// names we are about to generate: load as if it were empty.
-			overlay[g] = []byte("package " + c.name + "\n")
-		}
 	}
 	lcfg := &packages.Config{
 		Context: ctx,
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-			packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
+			packages.NeedImports | packages.NeedDeps | packages.NeedExportFile |
+			packages.NeedModule | packages.NeedTypesSizes,
 		Dir:        cfg.Dir,
 		Env:        cfg.Env,
 		BuildFlags: buildFlags(cfg.Tags),
 		Fset:       fset,
-		Overlay:    overlay,
 	}
-	pkgs, err := packages.Load(lcfg, patterns...)
+	roots, err := packages.Load(lcfg, patterns...)
 	if err != nil {
 		return nil, fmt.Errorf("loading packages: %w", err)
 	}
+	imp := &exportImporter{fset: fset, byPath: map[string]*types.Package{}, checked: map[string]bool{}}
 	var out []*loaded
-	for _, p := range pkgs {
+	// Visit calls post in dependency order: a candidate's dependencies,
+	// candidates among them, come before it.
+	packages.Visit(roots, nil, func(p *packages.Package) {
 		c := byPath[p.PkgPath]
-		if c == nil {
-			continue
+		if c == nil || !slices.Contains(roots, p) {
+			return
 		}
-		out = append(out, &loaded{candidate: c, pkg: p})
-	}
+		out = append(out, check(p, c, fset, imp))
+	})
 	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
 	return out, nil
 }
 
-// undefinedName matches the type errors that name something not declared:
-// "undefined: SendLater", "undefined: mail.SendLater" and
-// "m.DeliverAsync undefined (type *Mailer has no field or method DeliverAsync)".
-var undefinedName = regexp.MustCompile(`^undefined: (?:[\pL_][\pL\pN_]*\.)?([\pL_][\pL\pN_]*)$|has no field or method ([\pL_][\pL\pN_]*)(?:, but does have|\)$)`)
+// check parses and type-checks one candidate, leaving out its generated
+// files, and fills in p as go/packages would with NeedSyntax, NeedTypes and
+// NeedTypesInfo.
+func check(p *packages.Package, c *candidate, fset *token.FileSet, imp *exportImporter) *loaded {
+	l := &loaded{candidate: c, pkg: p}
+	p.Fset = fset
+	for _, name := range p.CompiledGoFiles {
+		if slices.Contains(c.generated, name) {
+			continue // stale, or about to be replaced: as if it were not there
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if f != nil {
+			p.Syntax = append(p.Syntax, f)
+		}
+		var list scanner.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				p.Errors = append(p.Errors, packages.Error{Pos: e.Pos.String(), Msg: e.Msg, Kind: packages.ParseError})
+			}
+		} else if err != nil {
+			p.Errors = append(p.Errors, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
+		}
+	}
+	p.TypesInfo = &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Implicits:  map[ast.Node]types.Object{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+		Scopes:     map[ast.Node]*types.Scope{},
+		Instances:  map[*ast.Ident]types.Instance{},
+	}
+	conf := types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) { return imp.importFor(p, path) }),
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				l.typeErrors = append(l.typeErrors, te)
+			}
+		},
+		Sizes: p.TypesSizes,
+	}
+	if p.Module != nil && p.Module.GoVersion != "" {
+		conf.GoVersion = "go" + p.Module.GoVersion
+	}
+	p.Types, _ = conf.Check(p.PkgPath, fset, p.Syntax, p.TypesInfo)
+	imp.byPath[p.PkgPath] = p.Types
+	imp.checked[p.PkgPath] = true
+	return l
+}
 
-// loadErrors returns p's errors except the type errors about names in
-// generating: user code calls the wrappers before they exist.
-func loadErrors(p *packages.Package, generating map[string]bool) ErrorList {
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// exportImporter reads packages from the export data that go list -export
+// built, sharing one map of packages so that every package has one
+// identity, and hands out candidates already checked from source.
+type exportImporter struct {
+	fset    *token.FileSet
+	byPath  map[string]*types.Package
+	checked map[string]bool // candidates checked from source
+}
+
+func (imp *exportImporter) importFor(from *packages.Package, path string) (*types.Package, error) {
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	dep := from.Imports[path]
+	if dep == nil {
+		return nil, fmt.Errorf("%s is not among the imports go list found for %s", path, from.PkgPath)
+	}
+	return imp.load(dep)
+}
+
+// load returns dep's types: checked from source for a candidate (already
+// done: candidates are checked dependencies first), from export data when
+// go list built it, and from source when it could not, which happens to a
+// package that calls a candidate's wrappers before they exist. Like
+// go/packages, it loads a package's dependencies before the package, so
+// that export data never meets a package that is not complete yet.
+func (imp *exportImporter) load(dep *packages.Package) (*types.Package, error) {
+	if dep.PkgPath == "unsafe" {
+		return types.Unsafe, nil
+	}
+	if t := imp.byPath[dep.PkgPath]; imp.checked[dep.PkgPath] || t != nil && t.Complete() {
+		return t, nil
+	}
+	for _, d := range dep.Imports {
+		imp.load(d) // errors surface where the import is used
+	}
+	if dep.ExportFile == "" {
+		return imp.checkSource(dep)
+	}
+	f, err := os.Open(dep.ExportFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := gcexportdata.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading export data of %s: %w", dep.PkgPath, err)
+	}
+	t, err := gcexportdata.Read(r, imp.fset, imp.byPath, dep.PkgPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading export data of %s: %w", dep.PkgPath, err)
+	}
+	return t, nil
+}
+
+// checkSource type-checks a dependency that has no export data, ignoring
+// its errors: only its declarations matter to the candidates.
+func (imp *exportImporter) checkSource(dep *packages.Package) (*types.Package, error) {
+	var files []*ast.File
+	for _, name := range dep.CompiledGoFiles {
+		if f, _ := parser.ParseFile(imp.fset, name, nil, parser.SkipObjectResolution); f != nil {
+			files = append(files, f)
+		}
+	}
+	conf := types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) { return imp.importFor(dep, path) }),
+		Error:    func(error) {},
+		Sizes:    dep.TypesSizes,
+	}
+	if dep.Module != nil && dep.Module.GoVersion != "" {
+		conf.GoVersion = "go" + dep.Module.GoVersion
+	}
+	t, _ := conf.Check(dep.PkgPath, imp.fset, files, nil)
+	imp.byPath[dep.PkgPath] = t
+	imp.checked[dep.PkgPath] = true
+	return t, nil
+}
+
+// generated lists what the candidates will generate, from their syntax
+// alone, so that type errors about those names can be told from others.
+type generated struct {
+	funcs   map[string]map[string]bool // package path → package-level names
+	methods map[string]map[string]bool // "path.Type" → method names
+}
+
+func (g *generated) addFunc(pkgPath, name string) {
+	if g.funcs[pkgPath] == nil {
+		g.funcs[pkgPath] = map[string]bool{}
+	}
+	g.funcs[pkgPath][name] = true
+}
+
+func (g *generated) addMethod(pkgPath, typeName, name string) {
+	key := pkgPath + "." + typeName
+	if g.methods[key] == nil {
+		g.methods[key] = map[string]bool{}
+	}
+	g.methods[key][name] = true
+}
+
+// loadErrors returns the package's problems except the type errors about
+// names that the generator is about to create: user code calls the
+// wrappers (SendLater, m.DeliverAsync, mail.RegisterTasks) before they
+// exist.
+func loadErrors(l *loaded, gen *generated) ErrorList {
 	var list ErrorList
+	p := l.pkg
 	for _, e := range p.Errors {
-		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# "+p.PkgPath+"\n") && len(p.Syntax) > 0 {
-			// The compiler's report from building export data for a package
-			// that is type-checked from source anyway: its type errors
-			// arrive again, one by one, as TypeErrors.
+		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# "+p.PkgPath+"\n") {
+			// The compiler's report from building export data for a
+			// package that is type-checked from source anyway.
 			continue
 		}
-		if e.Kind == packages.TypeError {
-			if m := undefinedName.FindStringSubmatch(e.Msg); m != nil && (generating[m[1]] || generating[m[2]]) {
-				continue
-			}
+		pos := parsePos(e.Pos)
+		if pos.Filename != "" && !filepath.IsAbs(pos.Filename) {
+			// go list reports positions relative to the directory it ran
+			// in; the parser's are absolute. One form lets duplicates go.
+			pos.Filename = filepath.Join(l.dir, filepath.Base(pos.Filename))
 		}
-		list = append(list, &Error{Pos: parsePos(e.Pos), Msg: e.Msg})
+		list = append(list, &Error{Pos: pos, Msg: e.Msg})
+	}
+	for _, te := range l.typeErrors {
+		if !tolerated(l, te, gen) {
+			list = append(list, &Error{Pos: te.Fset.Position(te.Pos), Msg: te.Msg})
+		}
 	}
 	return list
 }
 
+// tolerated reports whether te is about a name the generator will create:
+// an undefined identifier of this package, an undefined qualified name of
+// a candidate package, or a missing method of a type that gets it.
+func tolerated(l *loaded, te types.Error, gen *generated) bool {
+	var sel *ast.SelectorExpr
+	var bare *ast.Ident
+	for _, f := range l.pkg.Syntax {
+		if te.Pos < f.FileStart || te.Pos > f.FileEnd {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel != nil || bare != nil || n == nil || te.Pos < n.Pos() || te.Pos >= n.End() {
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Pos() == te.Pos {
+					sel = n
+					return false
+				}
+			case *ast.Ident:
+				if n.Pos() == te.Pos {
+					bare = n
+				}
+			}
+			return true
+		})
+	}
+	info := l.pkg.TypesInfo
+	switch {
+	case bare != nil:
+		return strings.HasPrefix(te.Msg, "undefined: ") && gen.funcs[l.path][bare.Name]
+	case sel == nil:
+		return false
+	}
+	if id, ok := sel.X.(*ast.Ident); ok {
+		if pn, ok := info.Uses[id].(*types.PkgName); ok {
+			return gen.funcs[pn.Imported().Path()][sel.Sel.Name]
+		}
+	}
+	t := info.TypeOf(sel.X)
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	named, ok := types.Unalias(t).(*types.Named)
+	if !ok || named.Obj().Pkg() == nil {
+		return false
+	}
+	return gen.methods[named.Obj().Pkg().Path()+"."+named.Obj().Name()][sel.Sel.Name]
+}
 // parsePos reads go/packages' "file:line:col" error positions.
 func parsePos(s string) token.Position {
 	var pos token.Position

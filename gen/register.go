@@ -77,7 +77,16 @@ func registrations(units []unit) []*registration {
 // checkCollisions reports generated names that the package already declares
 // outside the generated files (which are blanked while loading), and names
 // that two units would both generate.
-func checkCollisions(pkg *types.Package, fset *token.FileSet, units []unit, regs []*registration, e *errs) {
+//
+// Objects not declared in the package's parsed files are ignored: export
+// data read for a dependency can add the old generated names to the
+// package's scope.
+func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File, units []unit, regs []*registration, e *errs) {
+	parsed := map[*token.File]bool{}
+	for _, f := range files {
+		parsed[fset.File(f.Package)] = true
+	}
+	declared := func(obj types.Object) bool { return obj != nil && parsed[fset.File(obj.Pos())] }
 	seen := map[string]token.Pos{}
 	for _, u := range units {
 		d := u.declOf()
@@ -99,7 +108,7 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, units []unit, regs
 			if !claim("."+name, name) {
 				continue
 			}
-			if obj := pkg.Scope().Lookup(name); obj != nil {
+			if obj := pkg.Scope().Lookup(name); declared(obj) {
 				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, fset.Position(obj.Pos()))
 			}
 		}
@@ -107,14 +116,14 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, units []unit, regs
 			if !claim(recv.Obj().Name()+"."+name, name) {
 				continue
 			}
-			if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(recv), true, pkg, name); obj != nil {
+			if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(recv), true, pkg, name); declared(obj) {
 				e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, recv.Obj().Name(), name, fset.Position(obj.Pos()))
 			}
 		}
 	}
 	for _, r := range regs {
 		for _, name := range []string{r.funcName, r.listName} {
-			if obj := pkg.Scope().Lookup(name); obj != nil {
+			if obj := pkg.Scope().Lookup(name); declared(obj) {
 				e.add(r.at, "the generated %s would clash with %s declared at %s", name, name, fset.Position(obj.Pos()))
 			}
 		}

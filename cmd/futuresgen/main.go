@@ -65,6 +65,7 @@ flags:
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "futuresgen: %v\nRun futuresgen -h for usage.\n", err)
 		return exitError
 	}
 	if *version {
