@@ -388,6 +388,7 @@ func tolerated(l *loaded, te types.Error, gen *generated) bool {
 	}
 	return gen.methods[named.Obj().Pkg().Path()+"."+named.Obj().Name()][sel.Sel.Name]
 }
+
 // parsePos reads go/packages' "file:line:col" error positions.
 func parsePos(s string) token.Position {
 	var pos token.Position

@@ -37,7 +37,7 @@ func WildcardNoStruct(ctx context.Context) (Page, error) { return Page{}, nil }
 
 //futures:view POST /fields
 func Fields(ctx context.Context, req struct {
-	ID      string         `path:"id"`
+	ID      string `path:"id"`
 	Untaged string
 	Twice   string         `query:"t" header:"T"`
 	Map     map[string]int `query:"m"`
