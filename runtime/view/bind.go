@@ -85,17 +85,7 @@ func (e *BindError) StatusCode() int { return e.Status }
 
 // quote shows a client's value in a problem detail: valid UTF-8, at most 64
 // bytes.
-func quote(raw string) string {
-	raw = strings.ToValidUTF8(raw, "\uFFFD")
-	if len(raw) > 64 {
-		cut := 64
-		for cut > 0 && !utf8.RuneStart(raw[cut]) {
-			cut--
-		}
-		raw = raw[:cut] + "…"
-	}
-	return strconv.Quote(raw)
-}
+func quote(raw string) string { return strconv.Quote(clip(raw)) }
 
 // The binders below parse one raw value into dst and return "" or what is
 // wrong with the value, for Problems.Add. Generated code calls them as
@@ -141,10 +131,15 @@ func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](raw string,
 	return ""
 }
 
-// Float parses raw as a floating-point number that fits T.
+// Float parses raw as a decimal number that fits T: digits, a point and
+// an exponent, not Go's NaN, Inf, hexadecimal or underscores, which JSON
+// could not carry back.
 func Float[T ~float32 | ~float64](raw string, dst *T) string {
 	if raw == "" {
 		return ""
+	}
+	if strings.TrimLeft(raw, "0123456789.eE+-") != "" {
+		return fmt.Sprintf("want a number, got %s", quote(raw))
 	}
 	var zero T
 	f, err := strconv.ParseFloat(raw, int(unsafe.Sizeof(zero))*8)
@@ -201,8 +196,9 @@ func Duration(raw string, dst *time.Duration) string {
 	return ""
 }
 
-// Text binds raw through T's UnmarshalText. The problem names T's type but
-// not UnmarshalText's error, which the client did not opt in to see.
+// Text binds raw through T's UnmarshalText. The problem names T's type
+// (without its package) but not UnmarshalText's error, which the client
+// did not opt in to see.
 func Text[T any, PT interface {
 	*T
 	encoding.TextUnmarshaler
@@ -212,7 +208,8 @@ func Text[T any, PT interface {
 	}
 	var v T
 	if err := PT(&v).UnmarshalText([]byte(raw)); err != nil {
-		return fmt.Sprintf("%s is not a valid %T", quote(raw), v)
+		name := fmt.Sprintf("%T", v)
+		return fmt.Sprintf("%s is not a valid %s", quote(raw), name[strings.LastIndexByte(name, '.')+1:])
 	}
 	*dst = v
 	return ""
@@ -220,7 +217,8 @@ func Text[T any, PT interface {
 
 // Slice binds each of raws with bind, for repeated query keys and headers,
 // and returns the first problem, naming the value's position. No values
-// leave dst alone.
+// leave dst alone. A []string takes raws as they are, without calling bind:
+// they are the request's own.
 func Slice[T any](raws []string, dst *[]T, bind func(raw string, dst *T) string) string {
 	if len(raws) == 0 {
 		return ""
@@ -314,12 +312,45 @@ func jsonProblem(err error) (field, detail string) {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "", "malformed JSON: unexpected end of the body"
 	case errors.As(err, &typ):
-		return typ.Field, fmt.Sprintf("want %s, got %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+		// typ.Value is "number 1e999", "string", …: name only the kind, so
+		// that a huge literal is not echoed back.
+		got, _, _ := strings.Cut(typ.Value, " ")
+		return clip(typ.Field), fmt.Sprintf("want %s, got %s", jsonKind(typ.Type.Kind().String()), jsonValueKind(got))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return name, "unknown field"
+		return clip(name), "unknown field"
 	}
 	return "", "invalid JSON body"
+}
+
+// jsonValueKind names the kind of a JSON value as encoding/json reports it.
+func jsonValueKind(v string) string {
+	switch v {
+	case "number":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "array":
+		return "an array"
+	case "object":
+		return "an object"
+	}
+	return "another kind of value"
+}
+
+// clip bounds a client-chosen name echoed in a problem.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // jsonKind names a Go kind the way a JSON client thinks of it.

@@ -30,9 +30,16 @@ func putBuffer(b *bytes.Buffer) {
 // client prefers HTML, else as JSON; nothing at all for 204 and 304.
 func (h *handler[T]) render(w http.ResponseWriter, r *http.Request, v T) {
 	status := h.spec.Status
-	if status == http.StatusNoContent || status == http.StatusNotModified {
+	if _, empty := any(v).(noContent); empty || status == http.StatusNoContent || status == http.StatusNotModified {
+		if status != http.StatusNoContent && status != http.StatusNotModified {
+			w.Header().Set("Content-Length", "0")
+		}
 		w.WriteHeader(status)
 		return
+	}
+	if h.tmpl != nil {
+		// The same URL answers HTML or JSON: caches must keep both.
+		w.Header().Add("Vary", "Accept")
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -72,9 +79,13 @@ type problem struct {
 func writeProblem(w http.ResponseWriter, status int, detail, requestID string, fields []FieldError) {
 	buf := getBuffer()
 	defer putBuffer(buf)
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Error"
+	}
 	json.NewEncoder(buf).Encode(problem{
 		Type:      "about:blank",
-		Title:     http.StatusText(status),
+		Title:     title,
 		Status:    status,
 		Detail:    detail,
 		RequestID: requestID,
@@ -96,39 +107,47 @@ func writeProblem(w http.ResponseWriter, status int, detail, requestID string, f
 // application/json do not, and neither does an absent header. As RFC 9110
 // says, the most specific range that matches a type gives its weight.
 func prefersHTML(accept string) bool {
-	if !strings.Contains(accept, "html") {
+	if accept == "" {
 		return false
 	}
-	var html, js weight
-	for part := range strings.SplitSeq(accept, ",") {
+	var html, xhtml, js weight
+	for part := range strings.SplitSeq(strings.ToLower(accept), ",") {
 		mediaType, params, _ := strings.Cut(part, ";")
-		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+		mediaType = strings.TrimSpace(mediaType)
 		q := 1.0
 		for p := range strings.SplitSeq(params, ";") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
-				if f, err := strconv.ParseFloat(v, 64); err == nil {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.TrimSpace(k) == "q" {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 					q = f
 				}
 			}
 		}
 		switch mediaType {
-		case "text/html", "application/xhtml+xml":
+		case "text/html":
 			html.offer(3, q)
+		case "application/xhtml+xml":
+			xhtml.offer(3, q)
 		case "application/json", "application/problem+json":
 			js.offer(3, q)
 		case "text/*":
 			html.offer(2, q)
 		case "application/*":
+			xhtml.offer(2, q)
 			js.offer(2, q)
 		case "*/*":
 			html.offer(1, q)
+			xhtml.offer(1, q)
 			js.offer(1, q)
 		}
 	}
-	if html.specificity == 0 || html.q <= 0 {
+	best := html
+	if xhtml.q > best.q || (xhtml.q == best.q && xhtml.specificity > best.specificity) {
+		best = xhtml
+	}
+	if best.specificity == 0 || best.q <= 0 {
 		return false
 	}
-	return html.q > js.q || (html.q == js.q && html.specificity > js.specificity)
+	return best.q > js.q || (best.q == js.q && best.specificity > js.specificity)
 }
 
 // weight is the q of a media type from the most specific range naming it.

@@ -30,6 +30,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"time"
 
@@ -146,7 +147,8 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 		if c.templates == nil {
 			return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, spec.Template)
 		}
-		t, err := template.New(spec.Template).Funcs(c.funcs).ParseFS(c.templates, spec.Template)
+		// ParseFS names a template after its file's base name.
+		t, err := template.New(path.Base(spec.Template)).Funcs(c.funcs).ParseFS(c.templates, spec.Template)
 		if err != nil {
 			return nil, fmt.Errorf("view %s: %w", spec.Name, err)
 		}
@@ -171,8 +173,11 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p := recover()
 		scope.Abort(taskloop.ErrScopeAborted)
-		if p == nil || p == http.ErrAbortHandler {
-			panic(p) // runtime.Goexit goes on; ErrAbortHandler is net/http's
+		if p == nil {
+			return // runtime.Goexit: let it go on
+		}
+		if p == http.ErrAbortHandler {
+			panic(p) // net/http's way to abort a response
 		}
 		id := requestID(r)
 		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
@@ -216,12 +221,12 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	if sc, ok := errors.AsType[StatusCoder](err); ok {
 		status := sc.StatusCode()
-		if status < 400 || status > 599 {
-			status = http.StatusInternalServerError
-		}
 		detail := http.StatusText(status)
 		if pub, ok := errors.AsType[PublicError](err); ok {
 			detail = pub.PublicMessage()
+		}
+		if status < 400 || status > 599 {
+			status, detail = http.StatusInternalServerError, "internal server error"
 		}
 		id := ""
 		if status >= 500 {
@@ -233,13 +238,15 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeProblem(w, status, detail, id, nil)
 		return
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+	// The view's deadline, or one a middleware set: either way the server
+	// took too long. A client that went away cancels instead.
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		id := requestID(r)
 		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
 		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
 		return
 	}
-	if r.Context().Err() != nil {
+	if errors.Is(r.Context().Err(), context.Canceled) {
 		// The client went away: nobody is left to read a response.
 		h.c.logger.Debug("client went away", "view", h.spec.Name, "err", err)
 		return
