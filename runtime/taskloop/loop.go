@@ -26,9 +26,10 @@
 //
 // The loop owns its worker goroutines, started by Start and ended by
 // Shutdown; whoever calls Start must call Shutdown. Submitting a task costs
-// about four allocations (the future, its resolve function, the task and the
-// caller's closure); see BenchmarkThroughput for the throughput next to a
-// raw WaitGroup and goroutine per task.
+// six allocations (the task, its future, and the functions that tie them
+// together), one more when the submitter's context can be cancelled, plus
+// the caller's closure; see BenchmarkThroughput and BenchmarkLatency for the
+// cost next to a raw WaitGroup and goroutine per task.
 package taskloop
 
 import (
@@ -159,7 +160,8 @@ type Loop struct {
 	unstarted    []*Definition   // periodic definitions registered before Start
 	baseCtx      context.Context // Start's context without its cancellation
 
-	stats counters
+	stats      counters
+	unfinished atomic.Int64 // tasks failed by the hard stop
 }
 
 // New returns a loop configured by opts. It starts nothing: tasks submitted
@@ -292,6 +294,13 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 		l.mu.Unlock()
 		select {
 		case <-l.shutdownDone:
+			// Finished already: the first call's result, even when ctx
+			// has ended too.
+			return l.shutdownErr
+		default:
+		}
+		select {
+		case <-l.shutdownDone:
 			return l.shutdownErr
 		case <-ctx.Done():
 			return ctx.Err()
@@ -336,17 +345,16 @@ func (l *Loop) checkDrained() {
 	}
 }
 
-// stopHard cancels running tasks and fails every unfinished one, returning
-// how many it failed.
+// stopHard fails every unfinished task with ErrStopped, cancels the
+// contexts of running tasks, and returns how many tasks it failed.
+//
+// Tasks move between the queue, the timers and the workers without a lock,
+// so a sweep can miss one in passage; every such hand-off checks
+// stoppedFlag (or stopCtx) after publishing the task where the sweep looks,
+// and fails the task itself. stopHard waits for those, which run no user
+// code, so that every future has resolved and been counted on return.
 func (l *Loop) stopHard() int {
 	l.stoppedFlag.Store(true)
-	l.stopCancel(ErrStopped)
-	n := 0
-	fail := func(t *task) {
-		if l.settle(t, ErrStopped) {
-			n++
-		}
-	}
 	l.mu.Lock()
 	waiting := l.waiting
 	l.waiting = make(map[*task]struct{})
@@ -354,30 +362,50 @@ func (l *Loop) stopHard() int {
 	for t := range waiting {
 		t.timer.Stop()
 		l.stats.waiting.Add(-1)
-		fail(t)
+		l.stopTask(t)
 	}
+	// Fail running tasks before cancelling their contexts, so that they
+	// fail with ErrStopped rather than with what they return once
+	// cancelled.
 	for i := range l.running {
 		if t := l.running[i].Load(); t != nil {
-			fail(t)
+			l.stopTask(t)
 		}
 	}
+	l.stopCancel(ErrStopped)
+	l.sweepQueue()
+	<-l.drained
+	return int(l.unfinished.Load())
+}
+
+// sweepQueue empties the queue after a hard stop, failing what it finds.
+// Whoever puts a task in the queue and then sees stoppedFlag calls it too:
+// its task is then either swept or taken by a worker, which fails it.
+func (l *Loop) sweepQueue() {
 	for {
 		select {
 		case t := <-l.queue:
 			l.stats.queued.Add(-1)
-			fail(t)
+			l.stopTask(t)
 		default:
-			return n
+			return
 		}
 	}
 }
 
+// stopTask fails t with ErrStopped after a hard stop and counts it as
+// unfinished, unless it has already been resolved.
+func (l *Loop) stopTask(t *task) {
+	l.settleCounting(t, ErrStopped, &l.unfinished)
+}
+
 // Stats are counts of a loop's tasks. Counts only grow; gauges go up and
-// down. Once the loop is idle, Submitted equals Succeeded + Failed + Canceled.
+// down. Once the loop is idle, Submitted equals Succeeded + Failed +
+// Canceled + Rejected.
 type Stats struct {
-	Submitted int64 // accepted tasks
+	Submitted int64 // submitted tasks, the Rejected ones included
 	Rejected  int64 // refused: queue full, loop closed, or submitter's ctx ended while blocked
-	Succeeded int64 // tasks that ended without error (a periodic task counts once, when it ends)
+	Succeeded int64 // tasks that ended without error (a periodic task counts once, when it ends, even by Future.Cancel)
 	Failed    int64 // tasks that ended with an error, including ErrStopped
 	Canceled  int64 // tasks ended by Future.Cancel before they succeeded or failed
 	Retried   int64 // attempts that failed and were retried
@@ -391,8 +419,8 @@ type Stats struct {
 
 type counters struct {
 	submitted, rejected, succeeded, failed, canceled atomic.Int64
-	retried, panicked, runs                         atomic.Int64
-	queued, running, waiting                        atomic.Int64
+	retried, panicked, runs                          atomic.Int64
+	queued, running, waiting                         atomic.Int64
 }
 
 // Stats returns the loop's current counts. Each field is read atomically;

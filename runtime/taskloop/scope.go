@@ -30,18 +30,36 @@ type Scope struct {
 }
 
 type pendingTask struct {
-	ctx  context.Context
-	loop *Loop
-	t    *task
+	ctx context.Context
+	t   *task // bound for the loop that ctx named at Later
 }
 
 // NewScope opens a request scope and returns a context that carries it.
 // Whoever opens a scope owns it and must call Close (or Abort) once the
 // response is written; until then its tasks wait.
+//
+// Opening a scope costs one allocation: the context and the scope are one
+// object.
 func NewScope(ctx context.Context) (context.Context, *Scope) {
-	s := &Scope{}
-	return context.WithValue(ctx, scopeKey{}, s), s
+	c := &scopeContext{Context: ctx}
+	return c, &c.scope
 }
+
+// scopeContext carries a scope the way context.WithValue would, in the
+// same allocation as the scope.
+type scopeContext struct {
+	context.Context
+	scope Scope
+}
+
+func (c *scopeContext) Value(key any) any {
+	if key == (scopeKey{}) {
+		return &c.scope
+	}
+	return c.Context.Value(key)
+}
+
+func (c *scopeContext) String() string { return "taskloop.NewScope" }
 
 func scopeFrom(ctx context.Context) *Scope {
 	s, _ := ctx.Value(scopeKey{}).(*Scope)
@@ -61,9 +79,9 @@ func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 	if s == nil {
 		return Async(ctx, spec, fn)
 	}
-	t, f := newTask(spec, fn, future.WithAwaitCheck(s.checkAwait))
-	if !s.add(pendingTask{ctx: ctx, loop: From(ctx), t: t}) {
-		dispatch(ctx, From(ctx), t, ctx)
+	t, f := newTask(From(ctx), spec, fn, future.WithAwaitCheck(s.checkAwait))
+	if !s.add(pendingTask{ctx: ctx, t: t}) {
+		dispatch(ctx, t, ctx)
 	}
 	return f
 }
@@ -110,7 +128,7 @@ func (s *Scope) take() []pendingTask {
 // caused. Shutdown ends such a wait.
 func (s *Scope) Close() {
 	for _, p := range s.take() {
-		dispatch(context.WithoutCancel(p.ctx), p.loop, p.t, nil)
+		dispatch(context.WithoutCancel(p.ctx), p.t, nil)
 	}
 }
 

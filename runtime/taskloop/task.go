@@ -148,10 +148,12 @@ func (t *typedTask[T]) resolve(err error) {
 	t.resolveFn(t.value, nil)
 }
 
-// newTask returns a task for fn and its future; Cancel on the future cancels
-// the task.
-func newTask[T any](spec Spec, fn func(context.Context) (T, error), opts ...future.Option) (*task, *future.Future[T]) {
+// newTask returns a task for fn, bound for l (nil: run synchronously), and
+// its future; Cancel on the future cancels the task. The loop is set here,
+// before anyone holds the future, because Cancel reads it.
+func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error), opts ...future.Option) (*task, *future.Future[T]) {
 	t := &typedTask[T]{fn: fn}
+	t.loop = l
 	t.spec = spec
 	t.impl = t
 	f, resolve := future.New[T](append(opts, future.WithCancel(t.task.cancel))...)
@@ -174,8 +176,8 @@ func (t *task) endsAtShutdown() bool { return t.periodic() || t.attempts.Load() 
 // wait for room in a full queue (policy Block). Submit never blocks
 // otherwise. Every submitted task's future resolves exactly once.
 func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
-	t, f := newTask(spec, fn)
-	dispatch(ctx, l, t, ctx)
+	t, f := newTask(l, spec, fn)
+	dispatch(ctx, t, ctx)
 	return f
 }
 
@@ -186,17 +188,27 @@ func Async[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 	return Submit(ctx, From(ctx), spec, fn)
 }
 
-// dispatch hands t to l, or runs it now when l is nil. stop, when not nil,
-// cancels a synchronous run.
-func dispatch(ctx context.Context, l *Loop, t *task, stop context.Context) {
-	t.loop = l
+// dispatch hands t to its loop, or runs it now when it has none. stop, when
+// not nil, cancels a synchronous run.
+func dispatch(ctx context.Context, t *task, stop context.Context) {
+	l := t.loop
 	if l == nil {
-		t.ctx.Init(context.WithoutCancel(ctx), stop)
+		t.ctx.Init(valuesOf(ctx), stop)
 		t.runSync()
 		return
 	}
-	t.ctx.Init(context.WithoutCancel(ctx), l.stopCtx)
+	t.ctx.Init(valuesOf(ctx), l.stopCtx)
 	l.submit(ctx, t)
+}
+
+// valuesOf returns a context with ctx's values but not its cancellation or
+// deadline. A context that can never be cancelled (Background, or values on
+// top of it) is returned as is, which saves WithoutCancel's allocation.
+func valuesOf(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 func (l *Loop) submit(ctx context.Context, t *task) {
@@ -233,7 +245,13 @@ func (l *Loop) enqueue(ctx context.Context, t *task) {
 		case l.queue <- t:
 		case <-ctx.Done():
 			l.stats.queued.Add(-1)
-			l.reject(t, fmt.Errorf("waiting for room in the queue: %w", context.Cause(ctx)))
+			// Wrap the context's error, and its cause when that differs,
+			// so that errors.Is finds both.
+			err := ctx.Err()
+			if cause := context.Cause(ctx); cause != err {
+				err = fmt.Errorf("%w: %w", err, cause)
+			}
+			l.reject(t, fmt.Errorf("waiting for room in the queue: %w", err))
 			return
 		case <-l.closingCh:
 			l.stats.queued.Add(-1)
@@ -242,9 +260,9 @@ func (l *Loop) enqueue(ctx context.Context, t *task) {
 		}
 	}
 	// A hard stop may have swept the queue just before the send; the task
-	// must not sit there unresolved.
+	// must not sit there unresolved, nor count as queued forever.
 	if l.stoppedFlag.Load() {
-		l.settle(t, ErrStopped)
+		l.sweepQueue()
 	}
 }
 
@@ -255,11 +273,11 @@ func (l *Loop) requeue(t *task) {
 	select {
 	case l.queue <- t:
 		if l.stoppedFlag.Load() {
-			l.settle(t, ErrStopped)
+			l.sweepQueue()
 		}
 	case <-l.stopCtx.Done():
 		l.stats.queued.Add(-1)
-		l.settle(t, ErrStopped)
+		l.stopTask(t)
 	}
 }
 
@@ -269,7 +287,7 @@ func (l *Loop) after(t *task, d time.Duration) {
 	switch {
 	case l.stoppedFlag.Load():
 		l.mu.Unlock()
-		l.settle(t, ErrStopped)
+		l.stopTask(t)
 		return
 	case l.state == closing && t.endsAtShutdown():
 		l.mu.Unlock()
@@ -331,8 +349,17 @@ func (l *Loop) reject(t *task, err error) {
 // settle resolves t with err, once, and counts the outcome; it reports
 // whether this call was the one that resolved it.
 func (l *Loop) settle(t *task, err error) bool {
+	return l.settleCounting(t, err, nil)
+}
+
+// settleCounting is settle that also adds one to also, when not nil, before
+// the task stops counting as live (which may let Shutdown return).
+func (l *Loop) settleCounting(t *task, err error, also *atomic.Int64) bool {
 	if !t.settled.CompareAndSwap(false, true) {
 		return false
+	}
+	if also != nil {
+		also.Add(1)
 	}
 	switch {
 	case err == nil:
@@ -385,18 +412,24 @@ func (l *Loop) endCancelled(t *task) {
 
 // execute runs one attempt of t in worker slot and decides what follows.
 func (l *Loop) execute(slot int, t *task) {
-	switch {
-	case t.settled.Load():
+	if t.settled.Load() {
 		return // failed by a hard stop while queued
+	}
+	// Publish t before looking at stoppedFlag: a hard stop sets the flag
+	// before it sweeps the running slots, so either it finds t here or t
+	// sees the flag.
+	l.running[slot].Store(t)
+	switch {
 	case t.cancelled.Load():
+		l.running[slot].Store(nil)
 		l.settle(t, context.Canceled)
 		return
 	case l.stoppedFlag.Load():
-		l.settle(t, ErrStopped)
+		l.running[slot].Store(nil)
+		l.stopTask(t)
 		return
 	}
 	t.begin()
-	l.running[slot].Store(t)
 	l.stats.running.Add(1)
 	err := t.attempt(l)
 	l.stats.running.Add(-1)
@@ -433,9 +466,10 @@ func (t *task) shouldRetry(err error) bool {
 		!errors.As(err, &p)
 }
 
-// begin counts the start of an attempt; the first of a run sets runStart.
+// begin counts the start of an attempt; the first of a periodic run sets
+// runStart, from which the next run is scheduled.
 func (t *task) begin() {
-	if t.attempts.Add(1) == 1 {
+	if t.attempts.Add(1) == 1 && t.periodic() {
 		t.runStart = time.Now()
 	}
 }
@@ -453,8 +487,9 @@ func (t *task) attempt(l *Loop) (err error) {
 	if l != nil {
 		hooks = l.opts.Hooks
 	}
-	ev := Event{Name: t.spec.Name, Queue: t.spec.Queue, Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1, Started: time.Now()}
+	var ev Event // only with hooks: time.Now is a good part of a trivial task's cost
 	if hooks != nil {
+		ev = Event{Name: t.spec.Name, Queue: t.spec.Queue, Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1, Started: time.Now()}
 		if hctx := hooks.TaskStarted(ctx, ev); hctx != nil {
 			ctx = hctx
 		}
