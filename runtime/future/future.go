@@ -101,9 +101,9 @@ type Future[T any] struct {
 	// cannot be cancelled; it lives inside the future so that it costs no
 	// allocation. Unused otherwise.
 	run runctx.Context
-	// opts holds what New's options and Go with a cancellable parent set;
-	// nil for most futures, which keeps them small.
-	opts *newOptions
+	// prod is the producer's side: what Cancel calls and what vets Await's
+	// context. Nil for most futures.
+	prod Producer
 }
 
 // closedChan is what Done returns for a resolved future that has no channel.
@@ -132,10 +132,17 @@ func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *Future
 		return f
 	}
 	c, cancel := context.WithCancelCause(ctx)
-	f.opts = &newOptions{cancelCause: cancel}
+	f.prod = cancelCause(cancel)
 	go f.runFunc(c, fn)
 	return f
 }
+
+// cancelCause is Go's producer when the parent can be cancelled: a func
+// type, so that storing it in an interface costs nothing.
+type cancelCause context.CancelCauseFunc
+
+func (c cancelCause) Cancel()                         { c(context.Canceled) }
+func (c cancelCause) CheckAwait(context.Context) error { return nil }
 
 func (f *Future[T]) runFunc(ctx context.Context, fn func(context.Context) (T, error)) {
 	var (
@@ -160,15 +167,40 @@ func (f *Future[T]) runFunc(ctx context.Context, fn func(context.Context) (T, er
 	returned = true
 }
 
+// Producer is the side of a future that makes its value, as NewPromise
+// plugs it in: Cancel asks the work to stop (Future.Cancel calls it), and
+// CheckAwait vets Await's context before Await blocks on the unresolved
+// future, returning an error to make Await fail at once instead. The task
+// loop's tasks are producers: CheckAwait turns the wait for an
+// after-response task inside its own request, which could never end, into
+// an error. Both methods must be safe for concurrent use.
+type Producer interface {
+	Cancel()
+	CheckAwait(ctx context.Context) error
+}
+
 // Option configures a future made by New.
 type Option interface {
 	apply(*newOptions)
 }
 
+// newOptions is the Producer that New's options make.
 type newOptions struct {
-	cancel      func()
-	cancelCause context.CancelCauseFunc // Go's, kept as is to save a closure
-	check       func(context.Context) error
+	cancel func()
+	check  func(context.Context) error
+}
+
+func (n *newOptions) Cancel() {
+	if n.cancel != nil {
+		n.cancel()
+	}
+}
+
+func (n *newOptions) CheckAwait(ctx context.Context) error {
+	if n.check != nil {
+		return n.check(ctx)
+	}
+	return nil
 }
 
 type optionFunc func(*newOptions)
@@ -185,8 +217,7 @@ func WithCancel(cancel func()) Option {
 // WithAwaitCheck makes Await call check with its context before blocking on
 // the unresolved future; when check returns an error, Await returns it at
 // once. It lets a producer turn a wait that could never end (a deadlock) into
-// an error: the task loop uses it for after-response tasks awaited inside
-// their own request.
+// an error.
 func WithAwaitCheck(check func(ctx context.Context) error) Option {
 	return optionFunc(func(n *newOptions) { n.check = check })
 }
@@ -197,17 +228,37 @@ func WithAwaitCheck(check func(ctx context.Context) error) Option {
 // a race. resolve is safe to call from any goroutine.
 //
 // Whoever holds resolve owns the future: if it is never called, Await blocks
-// until its context ends.
+// until its context ends. NewPromise does the same with fewer allocations,
+// for producers that make many futures.
 func New[T any](opts ...Option) (*Future[T], func(T, error) bool) {
 	f := &Future[T]{}
 	f.wg.Add(1)
 	if len(opts) > 0 {
-		f.opts = new(newOptions)
+		n := new(newOptions)
 		for _, o := range opts {
-			o.apply(f.opts)
+			o.apply(n)
 		}
+		f.prod = n
 	}
 	return f, f.resolve
+}
+
+// Promise resolves the future it was made with; see NewPromise. It is a
+// small value: copy it freely.
+type Promise[T any] struct{ f *Future[T] }
+
+// Resolve sets the future's result if it has none yet, and reports whether
+// it did, as New's resolve function does. It is safe to call from any
+// goroutine.
+func (p Promise[T]) Resolve(v T, err error) bool { return p.f.resolve(v, err) }
+
+// NewPromise returns an unresolved future and its Promise, with prod (which
+// may be nil) as the producer behind it. It costs one allocation, the
+// future: the task loop makes one per task.
+func NewPromise[T any](prod Producer) (*Future[T], Promise[T]) {
+	f := &Future[T]{prod: prod}
+	f.wg.Add(1)
+	return f, Promise[T]{f}
 }
 
 // Resolved returns a future already resolved with v.
@@ -258,8 +309,8 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.resolved.Load() {
 		return f.value, f.err
 	}
-	if f.opts != nil && f.opts.check != nil {
-		if err := f.opts.check(ctx); err != nil {
+	if f.prod != nil {
+		if err := f.prod.CheckAwait(ctx); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -315,13 +366,8 @@ func (f *Future[T]) Peek() (Result[T], bool) {
 // context's error). Cancel never blocks and may be called any number of times.
 func (f *Future[T]) Cancel() {
 	switch {
-	case f.opts != nil:
-		if f.opts.cancelCause != nil {
-			f.opts.cancelCause(context.Canceled)
-		}
-		if f.opts.cancel != nil {
-			f.opts.cancel()
-		}
+	case f.prod != nil:
+		f.prod.Cancel()
 	default:
 		f.run.Cancel(nil) // a no-op unless Go initialized it
 	}

@@ -26,10 +26,14 @@
 //
 // The loop owns its worker goroutines, started by Start and ended by
 // Shutdown; whoever calls Start must call Shutdown. Submitting a task costs
-// six allocations (the task, its future, and the functions that tie them
-// together), one more when the submitter's context can be cancelled, plus
-// the caller's closure; see BenchmarkThroughput and BenchmarkLatency for the
-// cost next to a raw WaitGroup and goroutine per task.
+// two allocations (the task and its future, which the task produces through
+// future.NewPromise), one more when the submitter's context can be
+// cancelled, plus the caller's closure. Measured with
+// `go test -run '^$' -bench . ./runtime/taskloop` on 2 cores: a trivial task
+// submitted and completed costs about 0.7 to 0.9 µs, no more than a raw
+// goroutine per task with a WaitGroup (about 1 µs under the same load); the
+// latency of one task alone, submit to resolution, is about 1.7 µs against
+// 0.7 µs raw, the price of handing it to a worker and back.
 package taskloop
 
 import (

@@ -79,7 +79,7 @@ func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 	if s == nil {
 		return Async(ctx, spec, fn)
 	}
-	t, f := newTask(From(ctx), spec, fn, future.WithAwaitCheck(s.checkAwait))
+	t, f := newTask(From(ctx), spec, fn, s)
 	if !s.add(pendingTask{ctx: ctx, t: t}) {
 		dispatch(ctx, t, ctx)
 	}

@@ -122,13 +122,14 @@ type task struct {
 
 	settled   atomic.Bool
 	cancelled atomic.Bool
+	scope     *Scope // the request scope of an after-response task, or nil
 }
 
 type typedTask[T any] struct {
 	task
 	fn        func(context.Context) (T, error)
 	value     T
-	resolveFn func(T, error) bool
+	promise   future.Promise[T]
 }
 
 func (t *typedTask[T]) call(ctx context.Context) error {
@@ -142,24 +143,40 @@ func (t *typedTask[T]) call(ctx context.Context) error {
 func (t *typedTask[T]) resolve(err error) {
 	if err != nil {
 		var zero T
-		t.resolveFn(zero, err)
+		t.promise.Resolve(zero, err)
 		return
 	}
-	t.resolveFn(t.value, nil)
+	t.promise.Resolve(t.value, nil)
 }
 
 // newTask returns a task for fn, bound for l (nil: run synchronously), and
 // its future; Cancel on the future cancels the task. The loop is set here,
 // before anyone holds the future, because Cancel reads it.
-func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error), opts ...future.Option) (*task, *future.Future[T]) {
+//
+// The task is its future's producer (future.NewPromise), so that a task
+// costs two allocations here: the task and the future.
+func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error), scope *Scope) (*task, *future.Future[T]) {
 	t := &typedTask[T]{fn: fn}
 	t.loop = l
 	t.spec = spec
+	t.scope = scope
 	t.impl = t
-	f, resolve := future.New[T](append(opts, future.WithCancel(t.task.cancel))...)
-	t.resolveFn = resolve
+	f, p := future.NewPromise[T](&t.task)
+	t.promise = p
 	return &t.task, f
 }
+
+// CheckAwait makes awaiting an after-response task inside its own request
+// fail at once (future.Producer).
+func (t *task) CheckAwait(ctx context.Context) error {
+	if t.scope == nil {
+		return nil
+	}
+	return t.scope.checkAwait(ctx)
+}
+
+// Cancel is the task future's Cancel (future.Producer).
+func (t *task) Cancel() { t.cancel() }
 
 func (t *task) periodic() bool { return t.spec.Every > 0 }
 
@@ -176,7 +193,7 @@ func (t *task) endsAtShutdown() bool { return t.periodic() || t.attempts.Load() 
 // wait for room in a full queue (policy Block). Submit never blocks
 // otherwise. Every submitted task's future resolves exactly once.
 func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
-	t, f := newTask(l, spec, fn)
+	t, f := newTask(l, spec, fn, nil)
 	dispatch(ctx, t, ctx)
 	return f
 }
