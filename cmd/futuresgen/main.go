@@ -2,7 +2,6 @@
 // //futures:task and //futures:view directives ask for.
 //
 //	futuresgen [flags] [packages]   default "."
-//	futuresgen init [dir]           scaffold a starter service
 //
 // Run it from go generate with
 //
@@ -52,7 +51,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	version := flags.Bool("version", false, "print the version and exit")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, `usage: futuresgen [flags] [packages]   (default ".")
-       futuresgen init [dir]
 
 Generates typed wrappers for //futures:task and //futures:view functions.
 

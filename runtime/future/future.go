@@ -141,7 +141,7 @@ func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *Future
 // type, so that storing it in an interface costs nothing.
 type cancelCause context.CancelCauseFunc
 
-func (c cancelCause) Cancel()                         { c(context.Canceled) }
+func (c cancelCause) Cancel()                          { c(context.Canceled) }
 func (c cancelCause) CheckAwait(context.Context) error { return nil }
 
 func (f *Future[T]) runFunc(ctx context.Context, fn func(context.Context) (T, error)) {

@@ -127,9 +127,9 @@ type task struct {
 
 type typedTask[T any] struct {
 	task
-	fn        func(context.Context) (T, error)
-	value     T
-	promise   future.Promise[T]
+	fn      func(context.Context) (T, error)
+	value   T
+	promise future.Promise[T]
 }
 
 func (t *typedTask[T]) call(ctx context.Context) error {
