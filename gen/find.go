@@ -27,7 +27,7 @@ func (d *decl) at(off int) token.Pos { return d.line.Slash + token.Pos(off) }
 var kinds = []string{"task", "view"}
 
 // spacedDirective matches "// futures:task": a comment, not a directive.
-var spacedDirective = regexp.MustCompile(`^//\s+futures:([A-Za-z]*)`)
+var spacedDirective = regexp.MustCompile(`^//\s+futures:([A-Za-z]+)`)
 
 // findDecls reads the directives of a package's files from the raw doc
 // comments (CommentGroup.Text drops directive lines) and reports directives

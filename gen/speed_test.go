@@ -41,9 +41,14 @@ var synthEnv = []string{"GOFLAGS=-mod=mod", "GOWORK=off"}
 type synth struct {
 	dir   string // the module's root
 	bin   string // the futuresgen binary
-	floor time.Duration
+	floor cost   // medians of floorRuns runs of go list -export -deps ./...
 	err   error
 }
+
+// cost is what one command took: wall time, and CPU time (user and system)
+// of the process and the processes it waited for, such as go list and the
+// compiler. CPU time says more than wall time on a busy machine.
+type cost struct{ wall, cpu time.Duration }
 
 var (
 	synthOnce sync.Once
@@ -101,17 +106,20 @@ func (s *synth) setup() error {
 	if len(gens) != synthPackages/synthTaskEach {
 		return fmt.Errorf("futuresgen wrote %d generated files, want %d", len(gens), synthPackages/synthTaskEach)
 	}
-	var runs []time.Duration
-	for range floorRuns + 1 {
-		d, err := s.goListExport()
+	if _, err := s.goListExport(); err != nil {
+		return err
+	}
+	var walls, cpus []time.Duration
+	for range floorRuns {
+		c, err := s.goListExport()
 		if err != nil {
 			return err
 		}
-		runs = append(runs, d)
+		walls, cpus = append(walls, c.wall), append(cpus, c.cpu)
 	}
-	runs = runs[1:] // the first run was the warm-up
-	slices.Sort(runs)
-	s.floor = runs[len(runs)/2]
+	slices.Sort(walls)
+	slices.Sort(cpus)
+	s.floor = cost{walls[len(walls)/2], cpus[len(cpus)/2]}
 	return nil
 }
 
@@ -125,8 +133,8 @@ func synthWrite(path string, src []byte) error {
 	return os.WriteFile(path, src, 0o644)
 }
 
-// run runs a command in the synthetic module and returns its wall time.
-func (s *synth) run(name string, args ...string) (time.Duration, error) {
+// run runs a command in the synthetic module.
+func (s *synth) run(name string, args ...string) (cost, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), synthEnv...)
@@ -137,22 +145,25 @@ func (s *synth) run(name string, args ...string) (time.Duration, error) {
 	}
 	start := time.Now()
 	err := cmd.Run()
-	d := time.Since(start)
+	c := cost{wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		c.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if err != nil {
 		tail := out.String()
 		if len(tail) > 4000 {
 			tail = tail[:4000] + "\n…"
 		}
-		return d, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail)
+		return c, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail)
 	}
-	return d, nil
+	return c, nil
 }
 
-func (s *synth) goListExport() (time.Duration, error) {
+func (s *synth) goListExport() (cost, error) {
 	return s.run("go", "list", "-export", "-deps", "./...")
 }
 
-func (s *synth) futuresgen(args ...string) (time.Duration, error) {
+func (s *synth) futuresgen(args ...string) (cost, error) {
 	return s.run(s.bin, append(args, "./...")...)
 }
 
@@ -176,81 +187,86 @@ func (s *synth) removeGenerated() error {
 // BenchmarkGenerator times futuresgen on a module of 200 packages, 40 of
 // them with 25 tasks each, next to `go list -export -deps ./...` of the
 // same module: the floor for loading types. The target is at most 1.5× the
-// floor (the x-floor metric).
+// floor in wall time (x-floor); cpu-ms/op and x-floor-cpu are the same in
+// CPU time, which a busy machine disturbs less.
 func BenchmarkGenerator(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 200-package module; skipped with -short")
 	}
 	s := setupSynth(b)
-	b.Logf("module %s; floor (median of %d runs of go list -export -deps ./...): %v", s.dir, floorRuns, s.floor.Round(time.Millisecond))
+	b.Logf("module %s; floor (median of %d runs of go list -export -deps ./...): %v wall, %v CPU",
+		s.dir, floorRuns, s.floor.wall.Round(time.Millisecond), s.floor.cpu.Round(time.Millisecond))
 
-	// bench runs warm once, then op b.N times; op returns the wall time of
-	// the command it ran, which is what ms/op reports.
-	bench := func(b *testing.B, warm, op func() (time.Duration, error)) {
+	// bench runs warm once, then op b.N times, and reports what the
+	// commands that op ran cost.
+	bench := func(b *testing.B, warm, op func() (cost, error)) {
 		if _, err := warm(); err != nil {
 			b.Fatal(err)
 		}
-		var total time.Duration
+		var total cost
 		b.ResetTimer()
 		for range b.N {
-			d, err := op()
+			c, err := op()
 			if err != nil {
 				b.Fatal(err)
 			}
-			total += d
+			total.wall += c.wall
+			total.cpu += c.cpu
 		}
 		b.StopTimer()
-		per := total / time.Duration(b.N)
-		b.ReportMetric(float64(per)/float64(time.Millisecond), "ms/op")
-		b.ReportMetric(float64(per)/float64(s.floor), "x-floor")
+		wall, cpu := total.wall/time.Duration(b.N), total.cpu/time.Duration(b.N)
+		b.ReportMetric(float64(wall)/float64(time.Millisecond), "ms/op")
+		b.ReportMetric(float64(wall)/float64(s.floor.wall), "x-floor")
+		b.ReportMetric(float64(cpu)/float64(time.Millisecond), "cpu-ms/op")
+		b.ReportMetric(float64(cpu)/float64(s.floor.cpu), "x-floor-cpu")
 	}
-	generate := func() (time.Duration, error) { return s.futuresgen() }
+	generate := func() (cost, error) { return s.futuresgen() }
 
 	b.Run("floor", func(b *testing.B) {
 		bench(b, s.goListExport, s.goListExport)
 	})
 	b.Run("generate", func(b *testing.B) {
-		op := func() (time.Duration, error) {
+		op := func() (cost, error) {
 			b.StopTimer()
 			err := s.removeGenerated()
 			b.StartTimer()
 			if err != nil {
-				return 0, err
+				return cost{}, err
 			}
-			d, err := s.futuresgen()
+			c, err := s.futuresgen()
 			if err != nil {
-				return d, err
+				return c, err
 			}
 			if gens, err := s.generatedFiles(); err != nil || len(gens) != synthPackages/synthTaskEach {
-				return d, fmt.Errorf("futuresgen ./... left %d generated files (%v), want %d", len(gens), err, synthPackages/synthTaskEach)
+				return c, fmt.Errorf("futuresgen ./... left %d generated files (%v), want %d", len(gens), err, synthPackages/synthTaskEach)
 			}
-			return d, nil
+			return c, nil
 		}
 		bench(b, op, op)
 	})
 	b.Run("check", func(b *testing.B) {
 		// Warm up with a plain run, which also makes the files fresh.
-		bench(b, generate, func() (time.Duration, error) { return s.futuresgen("--check") })
+		bench(b, generate, func() (cost, error) { return s.futuresgen("--check") })
 	})
 	b.Run("rerun", func(b *testing.B) {
 		var gen0 string
 		var before time.Time
-		warm := func() (time.Duration, error) {
-			d, err := s.futuresgen()
+		warm := func() (cost, error) {
+			c, err := s.futuresgen()
 			if err != nil {
-				return d, err
+				return c, err
 			}
 			gens, err := s.generatedFiles()
 			if err != nil || len(gens) == 0 {
-				return d, fmt.Errorf("no generated files (%v)", err)
+				return c, fmt.Errorf("no generated files (%v)", err)
 			}
 			gen0 = gens[0]
 			fi, err := os.Stat(gen0)
 			if err != nil {
-				return d, err
+				return c, err
 			}
 			before = fi.ModTime()
-			return d, nil
+			return c, nil
 		}
 		bench(b, warm, generate)
 		fi, err := os.Stat(gen0)
