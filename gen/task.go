@@ -74,21 +74,12 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		ok = false
 	}
 	if r := sig.Recv(); r != nil {
-		rt := r.Type()
-		ptr, isPtr := rt.(*types.Pointer)
-		if isPtr {
-			rt = ptr.Elem()
-		}
-		named, _ := types.Unalias(rt).(*types.Named)
-		if named == nil {
-			e.add(d.fn.Recv.Pos(), "cannot wrap a method of %s", types.TypeString(r.Type(), nil))
+		recv, good := checkReceiver(d, r, e)
+		if recv == nil {
 			return nil
 		}
-		if named.TypeParams().Len() > 0 {
-			e.add(d.fn.Recv.Pos(), "%s is a method of the generic type %s: a task needs concrete types", fnName, named.Obj().Name())
-			ok = false
-		}
-		t.recv = &receiver{v: r, named: named, pointer: isPtr}
+		ok = ok && good
+		t.recv = recv
 	}
 
 	params := sig.Params()
