@@ -33,4 +33,3 @@ func checkReceiver(d *decl, r *types.Var, e *errs) (*receiver, bool) {
 	}
 	return &receiver{v: r, named: named, pointer: isPtr}, true
 }
-

@@ -156,6 +156,7 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	}
 	n := newNames(pkg, paths)
 	f := jen.NewFilePathName(pkg.Path(), pkg.Name())
+	f.NoFormat = true // imports.Process below formats, once
 	n.register(f, paths)
 
 	for _, r := range out.regs {

@@ -17,7 +17,7 @@ type decl struct {
 	filename string
 	line     *ast.Comment
 	dir      *directive
-	obj      *types.Func
+	obj      *types.Func // set once the package is type-checked
 }
 
 // at returns the position of byte offset off of the directive line.
@@ -63,7 +63,6 @@ func findDecls(l *loaded, e *errs) []*decl {
 					continue
 				}
 				found = &decl{kind: dir.kind, fn: fn, file: f, filename: filename, line: c, dir: dir}
-				found.obj, _ = l.pkg.TypesInfo.Defs[fn.Name].(*types.Func)
 			}
 			if found != nil {
 				out = append(out, found)

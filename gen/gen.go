@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"go/types"
 	"io"
 	"path/filepath"
 	"slices"
@@ -44,6 +45,11 @@ type Config struct {
 	// Log, when not nil, receives a line per package: what was done and how
 	// long it took (the CLI's --verbose).
 	Log io.Writer
+	// CacheDir, when not "", keeps each package's generated files under a
+	// key of everything they depend on, so that a package whose sources,
+	// dependencies and flags have not changed is neither type-checked nor
+	// generated again. The CLI uses the user's cache directory.
+	CacheDir string
 }
 
 // DefaultOutput is the generated file's default name.
@@ -62,7 +68,7 @@ type Result struct {
 type Change struct {
 	Path    string // absolute
 	Removed bool
-	Diff    string // unified diff from the file on disk to the generated one
+	Diff    string // in check mode: unified diff from the file on disk to the generated one
 }
 
 // ErrStale is Run's error in check mode when some generated file is not
@@ -84,19 +90,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("output %q: want a file name ending in .go (not _test.go), without a directory", cfg.Output)
 	}
 	started := time.Now()
-	cands, err := findCandidates(ctx, &cfg)
+	fset := token.NewFileSet()
+	roots, err := listPackages(ctx, &cfg, fset)
 	if err != nil {
 		return nil, err
 	}
-	fset := token.NewFileSet()
-	var pkgs []*loaded
-	if len(cands) > 0 {
-		if pkgs, err = loadTypes(ctx, &cfg, cands, fset); err != nil {
-			return nil, err
-		}
+	pkgs, err := findCandidates(roots, fset)
+	if err != nil {
+		return nil, err
 	}
-	logf(cfg.Log, "loaded %d package(s) with directives or generated files in %v", len(pkgs), time.Since(started).Round(time.Millisecond))
+	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(roots), len(pkgs), time.Since(started).Round(time.Millisecond))
 
+	// Directives come from the syntax alone: what every package will
+	// generate is known before anything is type-checked, so that type
+	// errors about those names can be told from others, and so that a
+	// package whose inputs have not changed can come from the cache.
 	e := &errs{fset: fset}
 	plans := make([]*plan, len(pkgs))
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
@@ -104,9 +112,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
 		plans[i].reserveNames(gen)
 	}
+	cache := openCache(cfg.CacheDir)
+	keys := cache.keys(plans, &cfg, gen)
+	imp := newImporter(fset, pkgs, cfg.Env)
 	for _, p := range plans {
+		if files, ok := cache.get(keys[p.path]); ok {
+			p.cached = files
+			continue
+		}
+		imp.typeCheck(p.loaded)
+		before := len(e.list)
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e, cfg.Output)
+		p.clean = len(e.list) == before
 	}
 	res := &Result{Warnings: e.warnings.sorted()}
 	if len(e.list) > 0 {
@@ -115,9 +133,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	for _, p := range plans {
 		pstart := time.Now()
-		files, err := p.emit()
-		if err != nil {
-			return res, err
+		files := p.cached
+		if files == nil {
+			if files, err = p.emit(); err != nil {
+				return res, err
+			}
+			if p.clean {
+				cache.put(keys[p.path], files)
+			}
 		}
 		changes, err := apply(p, files, cfg.Check)
 		if err != nil {
@@ -140,14 +163,17 @@ func logf(w io.Writer, format string, args ...any) {
 
 func describe(p *plan, changes []Change, check bool) string {
 	tasks, views := 0, 0
-	for _, u := range p.units {
-		if u.kind() == "task" {
+	for _, d := range p.decls {
+		if d.kind == "task" {
 			tasks++
 		} else {
 			views++
 		}
 	}
 	what := fmt.Sprintf("%d task(s), %d view(s)", tasks, views)
+	if p.cached != nil {
+		what += " (cached)"
+	}
 	if len(changes) == 0 {
 		return what + ", up to date"
 	}
@@ -170,9 +196,11 @@ func describe(p *plan, changes []Change, check bool) string {
 // plan is one package's directives on their way to files.
 type plan struct {
 	*loaded
-	decls []*decl
-	units []unit // checked tasks and views, in source order
-	files []*outFile
+	decls  []*decl
+	units  []unit // checked tasks and views, in source order
+	files  []*outFile
+	cached map[string][]byte // the generated files, when the cache had them
+	clean  bool              // checked without errors: its output may be cached
 }
 
 // reserveNames records what this package will generate, known from the
@@ -202,6 +230,7 @@ func (p *plan) reserveNames(gen *generated) {
 func (p *plan) check(e *errs, output string) {
 	mux := newPatternSet() // catches bad and conflicting view patterns
 	for _, d := range p.decls {
+		d.obj, _ = p.pkg.TypesInfo.Defs[d.fn.Name].(*types.Func)
 		switch d.kind {
 		case "task":
 			if t := checkTask(p.pkg.Types, d, e); t != nil {

@@ -40,7 +40,7 @@ func newModule(t testing.TB, path string) string {
 	}
 	dir := t.TempDir()
 	root := repoRoot(t)
-	gomod := "module " + path + "\n\ngo 1.26\n\nrequire github.com/gofutures/futures v0.0.0\n\nreplace github.com/gofutures/futures => " + filepath.ToSlash(root) + "\n"
+	gomod := "module " + path + "\n\ngo 1.26.8\n\nrequire github.com/gofutures/futures v0.0.0\n\nreplace github.com/gofutures/futures => " + filepath.ToSlash(root) + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}

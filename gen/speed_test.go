@@ -29,10 +29,10 @@ import (
 const (
 	synthModule   = "example.com/synth"
 	synthPackages = 200
-	synthTaskEach = 5  // every fifth package has tasks: 40 of 200
-	synthTasks    = 25 // tasks per task package
-	synthVersion  = "1"
-	floorRuns     = 5 // the floor is the median of this many runs
+	synthTaskEach = 5   // every fifth package has tasks: 40 of 200
+	synthTasks    = 25  // tasks per task package
+	synthVersion  = "1" // part of the directory's name: change it when files go away
+	floorRuns     = 5   // the floor is the median of this many runs
 )
 
 // synthEnv are the settings of every command run in the synthetic module.

@@ -26,7 +26,11 @@ func apply(p *plan, files map[string][]byte, check bool) ([]Change, error) {
 		if err == nil && bytes.Equal(have, want) {
 			continue // leave the file and its modification time alone
 		}
-		changes = append(changes, Change{Path: path, Diff: unifiedDiff(relPath(path), have, want)})
+		c := Change{Path: path}
+		if check {
+			c.Diff = unifiedDiff(relPath(path), have, want)
+		}
+		changes = append(changes, c)
 		if !check {
 			if err := writeAtomic(path, want); err != nil {
 				return changes, err
@@ -41,7 +45,11 @@ func apply(p *plan, files map[string][]byte, check bool) ([]Change, error) {
 		if err != nil {
 			return changes, err
 		}
-		changes = append(changes, Change{Path: old, Removed: true, Diff: unifiedDiff(relPath(old), have, nil)})
+		c := Change{Path: old, Removed: true}
+		if check {
+			c.Diff = unifiedDiff(relPath(old), have, nil)
+		}
+		changes = append(changes, c)
 		if !check {
 			if err := os.Remove(old); err != nil {
 				return changes, err

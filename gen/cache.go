@@ -1,0 +1,212 @@
+package gen
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// genCache keeps each package's generated files under a key of everything
+// they are made from, as the go command caches builds. A nil *genCache is
+// the disabled cache: it misses and stores nothing.
+//
+// The key covers: this program (its executable's bytes), the flags that
+// shape output, the package's path, name and Go version, the name and
+// bytes of each of its files but the generated ones, for each direct
+// import either the key of that package (when it is a candidate too) or
+// its export data file (whose name go list derives from its content), and
+// the names every candidate will generate (they decide which type errors
+// are tolerated). A package whose key cannot be computed, or that had
+// errors, is never cached.
+type genCache struct {
+	dir  string
+	tool string
+}
+
+var toolID = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// openCache returns the cache in dir, or nil when dir is "" or this
+// program cannot identify itself.
+func openCache(dir string) *genCache {
+	if dir == "" {
+		return nil
+	}
+	tool := toolID()
+	if tool == "" {
+		return nil
+	}
+	return &genCache{dir: dir, tool: tool}
+}
+
+// keys computes the key of every plan; "" means not cacheable.
+func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]string {
+	if c == nil {
+		return nil
+	}
+	byPath := map[string]*plan{}
+	for _, p := range plans {
+		byPath[p.path] = p
+	}
+	names := sha256.New()
+	for _, m := range []map[string]map[string]bool{gen.funcs, gen.methods} {
+		for _, owner := range slices.Sorted(maps.Keys(m)) {
+			fmt.Fprintf(names, "%s:%s\n", owner, strings.Join(slices.Sorted(maps.Keys(m[owner])), ","))
+		}
+	}
+	namesSum := hex.EncodeToString(names.Sum(nil))
+
+	keys := map[string]string{}
+	depKeys := map[*packages.Package]string{}
+	var key func(p *plan) string
+	// depKey identifies what a dependency contributes to the types seen:
+	// a candidate's key, the export data go list built, or, for a package
+	// that does not build yet and is checked from source, its files and
+	// its own dependencies'.
+	var depKey func(dep *packages.Package) string
+	depKey = func(dep *packages.Package) string {
+		if k, done := depKeys[dep]; done {
+			return k
+		}
+		depKeys[dep] = ""
+		var k string
+		switch p := byPath[dep.PkgPath]; {
+		case p != nil && p.pkg == dep:
+			k = key(p)
+		case dep.PkgPath == "unsafe" || dep.PkgPath == "C":
+			k = dep.PkgPath
+		case dep.ExportFile != "":
+			k = "export " + dep.ExportFile
+		default:
+			h := sha256.New()
+			for _, name := range dep.CompiledGoFiles {
+				src, err := os.ReadFile(name)
+				if err != nil {
+					return ""
+				}
+				fmt.Fprintf(h, "source %s %x\n", name, sha256.Sum256(src))
+			}
+			for _, path := range slices.Sorted(maps.Keys(dep.Imports)) {
+				dk := depKey(dep.Imports[path])
+				if dk == "" {
+					return ""
+				}
+				fmt.Fprintf(h, "import %s %s\n", path, dk)
+			}
+			k = "source " + hex.EncodeToString(h.Sum(nil))
+		}
+		depKeys[dep] = k
+		return k
+	}
+	key = func(p *plan) string {
+		if k, done := keys[p.path]; done {
+			return k
+		}
+		keys[p.path] = "" // not cacheable until proven otherwise
+		h := sha256.New()
+		line := func(format string, args ...any) { fmt.Fprintf(h, format+"\n", args...) }
+		line("futuresgen cache 1 %s", c.tool)
+		line("output %s tags %s names %s", cfg.Output, strings.Join(cfg.Tags, ","), namesSum)
+		pkg := p.pkg
+		goVersion := ""
+		if pkg.Module != nil {
+			goVersion = pkg.Module.GoVersion
+		}
+		line("package %s %s go%s dir %s", p.path, p.name, goVersion, p.dir)
+		for _, name := range slices.Sorted(slices.Values(pkg.GoFiles)) {
+			if !slices.Contains(p.generated, name) {
+				line("gofile %s", name) // they decide what output would overwrite
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(p.sources)) {
+			line("source %s %x", name, sha256.Sum256(p.sources[name]))
+		}
+		// The imports of the files read, not go list's, which include what
+		// the old generated file imports.
+		imports := map[string]bool{}
+		for _, f := range pkg.Syntax {
+			for _, spec := range f.Imports {
+				if path, err := strconv.Unquote(spec.Path.Value); err == nil {
+					imports[path] = true
+				}
+			}
+		}
+		for _, path := range slices.Sorted(maps.Keys(imports)) {
+			dep := pkg.Imports[path]
+			if dep == nil {
+				return ""
+			}
+			dk := depKey(dep)
+			if dk == "" {
+				return ""
+			}
+			line("import %s %s", path, dk)
+		}
+		k := hex.EncodeToString(h.Sum(nil))
+		keys[p.path] = k
+		return k
+	}
+	for _, p := range plans {
+		key(p)
+	}
+	return keys
+}
+
+func (c *genCache) file(key string) string { return filepath.Join(c.dir, key[:2], key) }
+
+// get returns the generated files stored under key.
+func (c *genCache) get(key string) (map[string][]byte, bool) {
+	if c == nil || key == "" {
+		return nil, false
+	}
+	data, err := os.ReadFile(c.file(key))
+	if err != nil {
+		return nil, false
+	}
+	var files map[string][]byte
+	if json.Unmarshal(data, &files) != nil || files == nil {
+		return nil, false
+	}
+	return files, true
+}
+
+// put stores files under key. Failing to write the cache is not an error:
+// the next run generates again.
+func (c *genCache) put(key string, files map[string][]byte) {
+	if c == nil || key == "" {
+		return
+	}
+	data, err := json.Marshal(files)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(c.file(key)), 0o755) != nil {
+		return
+	}
+	_ = writeAtomic(c.file(key), data)
+}
