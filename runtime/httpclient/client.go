@@ -59,7 +59,7 @@ func New(opts ...Option) *Client {
 		hooks:     cfg.hooks,
 		anyScheme: cfg.transport != nil,
 		sleep:     cfg.sleep,
-		noJitter:  cfg.jitterFloor,
+		noJitter:  cfg.noJitter,
 	}
 	if c.sleep == nil {
 		c.sleep = sleep
@@ -182,13 +182,14 @@ func (c *Client) Do(req *http.Request, opts ...CallOption) *future.Future[*Respo
 	if req == nil || req.URL == nil {
 		return future.Failed[*Response](errors.New("httpclient: Do: nil request or URL"))
 	}
+	if c.baseErr != nil {
+		closeBody(req.Body)
+		return future.Failed[*Response](c.baseErr)
+	}
 	ctx := req.Context()
 	r := req.Clone(context.Background())
 	if r.URL.Scheme == "" {
 		u, err := resolveURL(c.base, r.URL.String(), nil)
-		if c.baseErr != nil {
-			err = c.baseErr
-		}
 		if err != nil {
 			closeBody(req.Body)
 			return future.Failed[*Response](err)

@@ -13,7 +13,7 @@ func WithSleep(f func(context.Context, time.Duration) error) Option {
 
 // WithoutJitter makes every backoff wait its full length.
 func WithoutJitter() Option {
-	return optionFunc(func(c *config) { c.jitterFloor = true })
+	return optionFunc(func(c *config) { c.noJitter = true })
 }
 
 // InFlight reports the per-host limiter's slots taken and waiters for a host.

@@ -48,20 +48,20 @@ func (f optionFunc) applyClient(c *config) { f(c) }
 // config is what the options of New set. A Client copies what it needs from
 // it and never changes afterwards.
 type config struct {
-	baseURL     string
-	baseURLSet  bool
-	header      http.Header
-	timeout     time.Duration
-	retries     int
-	backoff     time.Duration
-	maxBackoff  time.Duration
-	maxBytes    int64
-	perHost     int
-	redirects   int
-	transport   http.RoundTripper
-	hooks       []Hooks
-	sleep       func(context.Context, time.Duration) error // tests only
-	jitterFloor bool                                       // tests only: no jitter, wait the full backoff
+	baseURL    string
+	baseURLSet bool
+	header     http.Header
+	timeout    time.Duration
+	retries    int
+	backoff    time.Duration
+	maxBackoff time.Duration
+	maxBytes   int64
+	perHost    int
+	redirects  int
+	transport  http.RoundTripper
+	hooks      []Hooks
+	sleep      func(context.Context, time.Duration) error // tests only
+	noJitter   bool                                       // tests only: wait the full backoff
 }
 
 func defaultConfig() config {
