@@ -66,6 +66,16 @@ func emitTask(f *jen.File, n *names, t *task) {
 	docComment(f, "%s is how %s and %s run %s.", t.specName, t.async, t.later, t.display())
 	f.Var().Id(t.specName).Op("=").Add(specCode(t, false))
 	f.Line()
+	if t.durable {
+		emitArgs(f, t)
+		emitWrapper(f, n, t, t.async, "AsyncDurable", fmt.Sprintf(
+			"%s starts the durable task %s and returns its future. On a loop with a durable backend (taskloop.Options.Backend), it stores a job with the arguments as JSON (in the transaction that ctx carries, if any) and the future resolves once the job is stored, with its ID. Without a backend, %s runs like any task: on the loop that ctx names or the default loop, or now, in this goroutine, with no loop.%s",
+			t.async, t.display(), t.fn.Name(), optionSummary(t)))
+		emitWrapper(f, n, t, t.later, "LaterDurable", fmt.Sprintf(
+			"%s is %s, except inside a request scope (a futures view or taskloop.Middleware), where %s is stored or started only after the response has been written.",
+			t.later, t.async, t.fn.Name()))
+		return
+	}
 	emitWrapper(f, n, t, t.async, "Async", fmt.Sprintf(
 		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved.%s",
 		t.async, t.display(), t.fn.Name(), optionSummary(t)))
@@ -100,8 +110,10 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	ctxName = s.name(ctxName)
 	params := []jen.Code{jen.Id(ctxName).Qual(pathContext, "Context")}
 	args := make([]jen.Code, 0, len(t.params)+1)
+	paramNames := make([]string, len(t.params))
 	for i, p := range t.params {
 		pn := s.name(preferred(p.Name(), "arg"+strconv.Itoa(i)))
+		paramNames[i] = pn
 		if t.variadic && i == len(t.params)-1 {
 			params = append(params, jen.Id(pn).Op("...").Add(typeCode(p.Type().(*types.Slice).Elem())))
 			args = append(args, jen.Id(pn).Op("..."))
@@ -126,6 +138,18 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	}
 	result := typeCode(t.resultCode())
 	body := callReturning(call, t.result != nil, t.hasErr)
+	closure := jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...)
+	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
+	if t.durable {
+		// The arguments travel as JSON to whichever process works the job;
+		// the closure runs the task here when there is no backend.
+		values := make([]jen.Code, len(t.argKeys))
+		for i, key := range t.argKeys {
+			values[i] = field(key, jen.Id(paramNames[i]))
+		}
+		runtimeArgs = append(runtimeArgs, jen.Id(t.argsName).Values(values...))
+		closure = jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Error().Block(errorOnly(call, false, t.hasErr)...)
+	}
 
 	docComment(f, "%s", doc)
 	fn := f.Func()
@@ -137,12 +161,21 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 		fn = fn.Params(jen.Id(recvName).Add(recvType))
 	}
 	fn.Id(name).Params(params...).Op("*").Qual(pathFuture, "Future").Types(result).Block(
-		jen.Return(jen.Qual(pathTaskloop, runtimeFunc).Call(
-			jen.Id(ctxName),
-			jen.Id(t.specName),
-			jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...),
-		)),
+		jen.Return(jen.Qual(pathTaskloop, runtimeFunc).Call(append(runtimeArgs, closure)...)),
 	)
+	f.Line()
+}
+
+// emitArgs writes the struct a durable task's arguments travel in as JSON.
+// Its JSON keys are the parameters' names, so that a job stored by one
+// version of the code decodes in the next as long as the names stay.
+func emitArgs(f *jen.File, t *task) {
+	fields := make([]jen.Code, len(t.params))
+	for i, p := range t.params {
+		fields[i] = jen.Id(t.argKeys[i]).Add(typeCode(p.Type())).Tag(map[string]string{"json": preferred(p.Name(), "arg"+strconv.Itoa(i))})
+	}
+	docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	f.Type().Id(t.argsName).Struct(fields...)
 	f.Line()
 }
 
@@ -200,5 +233,43 @@ func definitionCode(n *names, t *task, recv string) jen.Code {
 		}
 		d = append(d, field("Run", jen.Func().Params(jen.Id(ctxName).Qual(pathContext, "Context")).Error().Block(errorOnly(call, t.result != nil, t.hasErr)...)))
 	}
+	if t.durable {
+		d = append(d, field("RunJSON", runJSONCode(n, t, recv)))
+	}
 	return literal(d)
+}
+
+// runJSONCode renders the function that runs a durable task from its
+// arguments as JSON, in whichever process works the job.
+func runJSONCode(n *names, t *task, recv string) jen.Code {
+	reserved := []string{t.argsName}
+	if t.recv == nil {
+		reserved = append(reserved, t.fn.Name())
+	} else {
+		reserved = append(reserved, recv)
+	}
+	s := n.scope(reserved...)
+	ctx, data, a, err := s.name("ctx"), s.name("data"), s.name("a"), s.name("err")
+	var args []jen.Code
+	if t.ctxParam != nil {
+		args = append(args, jen.Id(ctx))
+	}
+	for i, key := range t.argKeys {
+		arg := jen.Id(a).Dot(key)
+		if t.variadic && i == len(t.argKeys)-1 {
+			arg = arg.Op("...")
+		}
+		args = append(args, arg)
+	}
+	call := jen.Id(t.fn.Name()).Call(args...)
+	if t.recv != nil {
+		call = jen.Id(recv).Dot(t.fn.Name()).Call(args...)
+	}
+	return jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(data).Index().Byte()).Error().Block(
+		jen.Var().Id(a).Id(t.argsName),
+		jen.If(jen.Id(err).Op(":=").Qual(pathTaskloop, "DecodeArgs").Call(jen.Id(data), jen.Op("&").Id(a)), jen.Id(err).Op("!=").Nil()).Block(
+			jen.Return(jen.Id(err)),
+		),
+		jen.Return(call),
+	)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/types"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +43,8 @@ type task struct {
 	async    string // generated names
 	later    string
 	specName string
+	argsName string   // durable: the struct its arguments travel in
+	argKeys  []string // durable: that struct's field names, one per parameter
 }
 
 // receiver is the receiver of a method task.
@@ -51,9 +54,16 @@ type receiver struct {
 	pointer bool
 }
 
-// resultType is the future's type argument: the result, or struct{}.
+// receiptType is taskloop.Receipt, the result of durable tasks' futures.
+var receiptType = types.NewNamed(types.NewTypeName(0, types.NewPackage(pathTaskloop, "taskloop"), "Receipt", nil), types.NewStruct(nil, nil), nil)
+
+// resultCode is the future's type argument: the result, struct{}, or
+// taskloop.Receipt for a durable task.
 func (t *task) resultCode() types.Type {
-	if t.result == nil {
+	switch {
+	case t.durable:
+		return receiptType
+	case t.result == nil:
 		return types.NewStruct(nil, nil)
 	}
 	return t.result
@@ -139,10 +149,22 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 
 	base := fnName
 	t.async, t.later = base+"Async", base+"Later"
+	suffix := fnName
 	if t.recv != nil {
-		t.specName = "futuresSpec_" + t.recv.named.Obj().Name() + "_" + fnName
-	} else {
-		t.specName = "futuresSpec_" + fnName
+		suffix = t.recv.named.Obj().Name() + "_" + fnName
+	}
+	t.specName = "futuresSpec_" + suffix
+	if t.durable {
+		t.argsName = "futuresArgs_" + suffix
+		taken := map[string]bool{}
+		for i, p := range t.params {
+			key := upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i)))
+			for j := 2; taken[key]; j++ {
+				key = upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i))) + strconv.Itoa(j)
+			}
+			taken[key] = true
+			t.argKeys = append(t.argKeys, key)
+		}
 	}
 	if !ok {
 		return nil
@@ -214,10 +236,14 @@ func (t *task) recvNamed() *types.Named {
 }
 
 func (t *task) packageNames() []string {
-	if t.recv != nil {
-		return []string{t.specName}
+	names := []string{t.specName}
+	if t.argsName != "" {
+		names = append(names, t.argsName)
 	}
-	return []string{t.async, t.later, t.specName}
+	if t.recv == nil {
+		names = append(names, t.async, t.later)
+	}
+	return names
 }
 
 func (t *task) methodNames() []string {

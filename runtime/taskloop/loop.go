@@ -103,6 +103,11 @@ type Options struct {
 	// Hooks, when not nil, is told when each attempt starts and finishes,
 	// for metrics or tracing.
 	Hooks Hooks
+	// Backend, when not nil, stores and runs durable tasks (Spec.Durable)
+	// instead of this loop: see Backend and runtime/durable. The loop
+	// starts it in Start and stops it at the end of Shutdown. Default: none,
+	// and durable tasks run here, which the loop logs once.
+	Backend Backend
 }
 
 func (o Options) withDefaults() Options {
@@ -160,7 +165,8 @@ type Loop struct {
 	stopStartCtx func() bool
 	shutdownErr  error
 	shutdownDone chan struct{}
-	defs         map[string]*Definition
+	defs           map[string]*Definition
+	warnNotDurable sync.Once
 	unstarted    []*Definition   // periodic definitions registered before Start
 	baseCtx      context.Context // Start's context without its cancellation
 
@@ -197,6 +203,13 @@ func (l *Loop) Start(ctx context.Context) error {
 	if l.state != created {
 		l.mu.Unlock()
 		return errors.New("taskloop: Start called twice or after Shutdown")
+	}
+	if b := l.opts.Backend; b != nil {
+		// The backend stops with the loop's Shutdown, not with ctx.
+		if err := b.Start(context.WithoutCancel(ctx)); err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("taskloop: starting the durable backend: %w", err)
+		}
 	}
 	l.baseCtx = context.WithoutCancel(ctx)
 	l.startLocked()
@@ -311,6 +324,7 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 		}
 	}
 	l.state = closing
+	backendStarted := l.opts.Backend != nil && l.baseCtx != nil
 	if l.stopStartCtx != nil {
 		l.stopStartCtx()
 	}
@@ -339,6 +353,12 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 		}
 	}
 	close(l.quit)
+	if backendStarted {
+		// After the loop, whose workers may have been inserting jobs.
+		if err := l.opts.Backend.Stop(ctx); err != nil {
+			l.shutdownErr = errors.Join(l.shutdownErr, fmt.Errorf("taskloop: stopping the durable backend: %w", err))
+		}
+	}
 	close(l.shutdownDone)
 	return l.shutdownErr
 }

@@ -17,6 +17,10 @@ type Definition struct {
 	// tasks (Spec.Every > 0), whose schedules the registrar starts, and nil
 	// for tasks that only callers start.
 	Run func(ctx context.Context) error
+	// RunJSON runs the task once with its arguments encoded as JSON (as
+	// AsyncDurable encodes them). It is set for durable tasks, which a
+	// durable backend runs in whichever process takes the job.
+	RunJSON func(ctx context.Context, args []byte) error
 }
 
 // Registrar accepts task definitions. *Loop is one: it knows every task by
@@ -30,7 +34,9 @@ var _ Registrar = (*Loop)(nil)
 
 // Register adds task definitions to the loop. The schedules of periodic
 // definitions (Spec.Every > 0 and Run set) start now if the loop runs, else
-// at Start, and end at Shutdown. Register fails, adding none of defs, when a
+// at Start, and end at Shutdown. With a backend, durable definitions go to
+// the backend too, and their schedules run there (once across all
+// processes) instead of here. Register fails, adding none of defs, when a
 // name is empty or already registered, or when Shutdown has begun.
 func (l *Loop) Register(defs ...Definition) error {
 	l.mu.Lock()
@@ -48,12 +54,33 @@ func (l *Loop) Register(defs ...Definition) error {
 			problems = append(problems, fmt.Errorf("taskloop: Register: task %s is already registered", d.Spec.Name))
 		case d.Spec.Every > 0 && d.Run == nil:
 			problems = append(problems, fmt.Errorf("taskloop: Register: periodic task %s has no Run function", d.Spec.Name))
+		case d.Spec.Durable && d.RunJSON == nil:
+			problems = append(problems, fmt.Errorf("taskloop: Register: durable task %s has no RunJSON function", d.Spec.Name))
 		}
 		names[d.Spec.Name] = true
 	}
 	if len(problems) > 0 {
 		l.mu.Unlock()
 		return errors.Join(problems...)
+	}
+	backend := l.opts.Backend
+	var durable []Definition
+	for _, d := range defs {
+		if d.Spec.Durable {
+			durable = append(durable, d)
+		}
+	}
+	if backend != nil && len(durable) > 0 {
+		if err := backend.Register(durable...); err != nil {
+			l.mu.Unlock()
+			return err
+		}
+	}
+	if backend == nil && len(durable) > 0 {
+		l.warnNotDurable.Do(func() {
+			l.opts.Logger.Warn("durable tasks run in this process: a job is lost if the process stops before it ends; give the loop a backend (runtime/durable) to make them durable",
+				"task", durable[0].Spec.Name)
+		})
 	}
 	if l.defs == nil {
 		l.defs = map[string]*Definition{}
@@ -62,7 +89,7 @@ func (l *Loop) Register(defs ...Definition) error {
 	for _, d := range defs {
 		d := d
 		l.defs[d.Spec.Name] = &d
-		if d.Spec.Every > 0 {
+		if d.Spec.Every > 0 && !(d.Spec.Durable && backend != nil) {
 			if l.state == started {
 				start = append(start, &d)
 			} else {

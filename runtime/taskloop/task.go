@@ -49,7 +49,11 @@ type Spec struct {
 	Durable bool
 }
 
-func (s *Spec) backoff(attempt int, maxBackoff time.Duration) time.Duration {
+// RetryDelay is the wait before retrying after the given failed attempt (1
+// for the first): Backoff (default 500ms) doubled for each attempt after
+// the first, capped at maxBackoff, with jitter over its upper half. Durable
+// backends use it too, so that a task waits alike wherever it runs.
+func (s *Spec) RetryDelay(attempt int, maxBackoff time.Duration) time.Duration {
 	base := s.Backoff
 	if base <= 0 {
 		base = 500 * time.Millisecond
@@ -84,6 +88,13 @@ func (e *TaskError) Error() string {
 func (e *TaskError) Unwrap() error { return e.Err }
 
 type permanentError struct{ err error }
+
+// IsPermanent reports whether err, or an error it wraps, was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
 
 func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
@@ -454,7 +465,7 @@ func (l *Loop) execute(slot int, t *task) {
 
 	if err != nil && t.shouldRetry(err) {
 		l.stats.retried.Add(1)
-		d := t.spec.backoff(int(t.attempts.Load()), l.opts.MaxBackoff)
+		d := t.spec.RetryDelay(int(t.attempts.Load()), l.opts.MaxBackoff)
 		l.opts.Logger.Debug("task failed, retrying", "task", t.spec.Name, "attempt", t.attempts.Load(), "retry_in", d, "err", err)
 		l.after(t, d)
 		return
@@ -549,7 +560,7 @@ func (t *task) runSync() {
 			t.settleSync(err)
 			return
 		}
-		timer := time.NewTimer(t.spec.backoff(int(t.attempts.Load()), time.Minute))
+		timer := time.NewTimer(t.spec.RetryDelay(int(t.attempts.Load()), time.Minute))
 		select {
 		case <-timer.C:
 		case <-t.ctx.Done():

@@ -1,0 +1,392 @@
+// Package durable runs durable tasks on River (github.com/riverqueue/river)
+// over PostgreSQL: a taskloop.Backend, so that tasks marked
+// //futures:task durable survive the death of the process that started
+// them and spread over every process that works the same database.
+//
+//	pool, _ := pgxpool.New(ctx, databaseURL)
+//	if err := durable.Migrate(ctx, pool, ""); err != nil { … }
+//	backend := durable.New(pool, durable.Options{})
+//	loop := taskloop.New(taskloop.Options{Backend: backend})
+//	signup.RegisterTasks(loop) // durable tasks go to River, the rest stay here
+//	loop.Start(ctx)            // starts River's client too
+//	…
+//	loop.Shutdown(ctx)         // drains the loop, then stops River gracefully
+//
+// With the backend in place, generated XxxAsync and XxxLater functions of
+// durable tasks insert a River job (kind: the task's name; arguments: its
+// parameters as JSON) instead of running the task, and their futures
+// resolve once the insert has committed, with the job's ID. A context
+// carrying a transaction (WithTx) makes the insert part of it: the job
+// exists if and only if the transaction commits. Any number of processes,
+// on any number of machines, work the jobs of the tasks they registered.
+//
+// # What durable means for the task's author
+//
+// River runs each job at least once: a worker that dies mid-job (a crash,
+// kill -9, a lost machine) leaves the job running in the database until
+// River's rescuer notices (RescueStuckJobsAfter, an hour by default) and
+// runs it again. A durable task must therefore be idempotent: running it
+// twice for the same arguments must do no more harm than once (an email
+// keyed by a message ID, an upsert rather than an insert).
+//
+// # Options that map to River
+//
+// Spec.Retries+1 is the job's MaxAttempts; Spec.Backoff, when set, replaces
+// River's retry policy with the same capped exponential backoff with jitter
+// as the task loop's; Spec.Timeout is the job's timeout (none when zero:
+// River's one-minute default does not apply); Spec.Delay schedules the job
+// that much later; Spec.Queue names its River queue ("default" when empty);
+// Spec.Every makes the task a River periodic job, inserted by the cluster's
+// elected leader only, so it runs once per interval across all processes.
+// An error marked taskloop.Permanent cancels the job instead of retrying it.
+package durable
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/gofutures/futures/runtime/taskloop"
+)
+
+// ErrNotStarted is the error of enqueueing before the backend has started.
+var ErrNotStarted = errors.New("durable: backend not started (start the task loop that holds it, or call Start)")
+
+// Options configure a Backend. The zero value gives the defaults stated on
+// each field.
+type Options struct {
+	// Schema is the PostgreSQL schema of River's tables. Default: none, so
+	// that PostgreSQL's search_path decides (usually public).
+	Schema string
+	// MaxWorkers is how many jobs of each queue this process works at once.
+	// Default: 50.
+	MaxWorkers int
+	// InsertOnly makes this process insert jobs but not work them, as a web
+	// server that leaves the work to worker processes.
+	InsertOnly bool
+	// RescueStuckJobsAfter is how long a job may stay running before River
+	// assumes its worker died and runs it again. Default: River's, 1 hour
+	// (more if a task's timeout is longer).
+	RescueStuckJobsAfter time.Duration
+	// FetchPollInterval is how often workers look for jobs when no insert
+	// notification woke them. Default: River's, 1 second. Below River's
+	// fetch cooldown (100ms) it lowers the cooldown too.
+	FetchPollInterval time.Duration
+	// MaxBackoff caps the wait between attempts of tasks with a Backoff.
+	// Default: 1 minute, as the task loop's.
+	MaxBackoff time.Duration
+	// Logger receives River's logs. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Backend is a taskloop.Backend on River. Register durable tasks (through
+// a loop, or directly), then Start it; it is safe for concurrent use.
+type Backend struct {
+	pool *pgxpool.Pool
+	opts Options
+
+	mu      sync.Mutex
+	defs    map[string]taskloop.Definition
+	client  *river.Client[pgx.Tx]
+	started bool
+}
+
+var _ taskloop.Backend = (*Backend)(nil)
+
+// New returns a backend on the database behind pool, which must hold
+// River's tables (see Migrate). It connects to nothing until Start.
+func New(pool *pgxpool.Pool, opts Options) *Backend {
+	if opts.MaxWorkers <= 0 {
+		opts.MaxWorkers = 50
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Backend{pool: pool, opts: opts, defs: map[string]taskloop.Definition{}}
+}
+
+// Register adds durable task definitions: this process will work their
+// jobs. It fails after Start (River fixes its workers when it starts), for
+// a definition without RunJSON, and for a name registered before.
+func (b *Backend) Register(defs ...taskloop.Definition) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("durable: Register after Start: register durable tasks before starting the loop")
+	}
+	var problems []error
+	for _, d := range defs {
+		switch {
+		case d.RunJSON == nil:
+			problems = append(problems, fmt.Errorf("durable: task %s has no RunJSON function (is it marked durable?)", d.Spec.Name))
+		case b.defs[d.Spec.Name].RunJSON != nil:
+			problems = append(problems, fmt.Errorf("durable: task %s is already registered", d.Spec.Name))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	for _, d := range defs {
+		b.defs[d.Spec.Name] = d
+	}
+	return nil
+}
+
+func queueName(q string) string {
+	if q == "" {
+		return river.QueueDefault
+	}
+	return q
+}
+
+// Start creates River's client with a worker for every registered task and
+// a periodic job for every one with an interval, and starts working,
+// unless InsertOnly. The client stops with Stop, not with ctx.
+func (b *Backend) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("durable: Start called twice")
+	}
+	workers := river.NewWorkers()
+	queues := map[string]river.QueueConfig{}
+	var periodic []*river.PeriodicJob
+	for _, name := range slices.Sorted(maps.Keys(b.defs)) {
+		d := b.defs[name]
+		if err := addWorker(workers, name, &worker{b: b}); err != nil {
+			return fmt.Errorf("durable: task %s: %w", name, err)
+		}
+		queues[queueName(d.Spec.Queue)] = river.QueueConfig{MaxWorkers: b.opts.MaxWorkers}
+		if d.Spec.Every > 0 {
+			spec := d.Spec
+			periodic = append(periodic, river.NewPeriodicJob(
+				river.PeriodicInterval(spec.Every),
+				func() (river.JobArgs, *river.InsertOpts) { return jobArgs{kind: spec.Name}, insertOpts(spec) },
+				&river.PeriodicJobOpts{ID: spec.Name},
+			))
+		}
+	}
+	cfg := &river.Config{
+		Logger:               b.opts.Logger,
+		Schema:               b.opts.Schema,
+		Workers:              workers,
+		RescueStuckJobsAfter: b.opts.RescueStuckJobsAfter,
+		FetchPollInterval:    b.opts.FetchPollInterval,
+		FetchCooldown:        min(b.opts.FetchPollInterval, 100*time.Millisecond),
+		// Jobs of tasks this process does not know are other processes':
+		// inserting them is fine, fetching them is not.
+		SkipUnknownJobCheck: true,
+		FetchOnlyKnownKinds: true,
+	}
+	if !b.opts.InsertOnly && len(b.defs) > 0 {
+		cfg.Queues = queues
+		cfg.PeriodicJobs = periodic
+	}
+	client, err := river.NewClient(riverpgxv5.New(b.pool), cfg)
+	if err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	if cfg.Queues != nil {
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("durable: starting River: %w", err)
+		}
+	}
+	b.client, b.started = client, true
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the running ones until ctx ends;
+// then it cancels them and waits a few seconds more for them to return.
+func (b *Backend) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	client := b.client
+	b.mu.Unlock()
+	if client == nil {
+		return nil
+	}
+	err := client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err2 := client.StopAndCancel(hard); err2 != nil {
+			return fmt.Errorf("durable: running jobs did not stop: %w", err2)
+		}
+		return fmt.Errorf("durable: jobs cancelled at the deadline: %w", err)
+	}
+	return err
+}
+
+func insertOpts(spec taskloop.Spec) *river.InsertOpts {
+	opts := &river.InsertOpts{Queue: queueName(spec.Queue), MaxAttempts: spec.Retries + 1}
+	if spec.Delay > 0 {
+		opts.ScheduledAt = time.Now().Add(spec.Delay)
+	}
+	return opts
+}
+
+// Enqueue inserts a job for spec's task with its JSON arguments, in the
+// transaction of ctx if WithTx put one there (and the insert is not an
+// after-response task's), and returns its ID once stored.
+func (b *Backend) Enqueue(ctx context.Context, spec taskloop.Spec, args []byte) (taskloop.Receipt, error) {
+	b.mu.Lock()
+	client := b.client
+	b.mu.Unlock()
+	if client == nil {
+		return taskloop.Receipt{}, ErrNotStarted
+	}
+	job := jobArgs{kind: spec.Name, data: args}
+	var err error
+	var id int64
+	if tx := b.tx(ctx); tx != nil {
+		res, e := client.InsertTx(ctx, tx, job, insertOpts(spec))
+		if e == nil {
+			id = res.Job.ID
+		}
+		err = e
+	} else {
+		res, e := client.Insert(ctx, job, insertOpts(spec))
+		if e == nil {
+			id = res.Job.ID
+		}
+		err = e
+	}
+	if err != nil {
+		return taskloop.Receipt{}, fmt.Errorf("durable: inserting a job for %s: %w", spec.Name, err)
+	}
+	return taskloop.Receipt{JobID: id}, nil
+}
+
+// InTx reports whether Enqueue would insert in a transaction of ctx.
+func (b *Backend) InTx(ctx context.Context) bool { return b.tx(ctx) != nil }
+
+func (b *Backend) tx(ctx context.Context) pgx.Tx {
+	if taskloop.IgnoresTx(ctx) {
+		return nil
+	}
+	tx, _ := ctx.Value(txKey{}).(pgx.Tx)
+	return tx
+}
+
+type txKey struct{}
+
+// WithTx returns a copy of ctx in which durable tasks started with
+// XxxAsync are inserted in tx: their jobs exist if and only if tx commits.
+// The insert then happens at once, in the caller's goroutine, as pgx
+// transactions require. After-response tasks (XxxLater in a request) are
+// inserted after the request and ignore tx.
+func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// Client returns River's client once started (nil before), for what this
+// package does not wrap: listing or cancelling jobs, subscriptions.
+func (b *Backend) Client() *river.Client[pgx.Tx] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.client
+}
+
+// Migrate applies River's migrations to the database behind pool, in
+// schema (or the search_path's when ""); it does nothing when they are
+// applied already. `go run github.com/gofutures/futures/runtime/durable/cmd/migrate`
+// does the same from a shell.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema})
+	if err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("durable: migrating: %w", err)
+	}
+	return nil
+}
+
+// jobArgs is every task's job: the kind is the task's name and the
+// arguments are the JSON that AsyncDurable encoded, passed through as they
+// are. (River usually wants a Go type per kind; AddWorkerArgs registers an
+// instance instead, which lets one type serve every task.)
+type jobArgs struct {
+	kind string
+	data json.RawMessage
+}
+
+func (a jobArgs) Kind() string { return a.kind }
+
+func (a jobArgs) MarshalJSON() ([]byte, error) {
+	if len(a.data) == 0 {
+		return []byte("{}"), nil
+	}
+	return a.data, nil
+}
+
+func (a *jobArgs) UnmarshalJSON(b []byte) error {
+	a.data = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// worker works the jobs of every registered task, by kind.
+type worker struct {
+	river.WorkerDefaults[jobArgs]
+	b *Backend
+}
+
+func (w *worker) def(kind string) (taskloop.Definition, bool) {
+	w.b.mu.Lock()
+	defer w.b.mu.Unlock()
+	d, ok := w.b.defs[kind]
+	return d, ok
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+	d, ok := w.def(job.Kind)
+	if !ok {
+		return fmt.Errorf("durable: no task %s in this process", job.Kind)
+	}
+	err := d.RunJSON(ctx, job.Args.data)
+	if err != nil && taskloop.IsPermanent(err) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+func (w *worker) Timeout(job *river.Job[jobArgs]) time.Duration {
+	if d, ok := w.def(job.Kind); ok && d.Spec.Timeout > 0 {
+		return d.Spec.Timeout
+	}
+	return -1 // no timeout, as in the task loop
+}
+
+func (w *worker) NextRetry(job *river.Job[jobArgs]) time.Time {
+	d, ok := w.def(job.Kind)
+	if !ok || d.Spec.Backoff <= 0 {
+		return time.Time{} // River's policy
+	}
+	return time.Now().Add(d.Spec.RetryDelay(job.Attempt, w.b.opts.MaxBackoff))
+}
+
+// addWorker registers w for the task's kind. River's AddWorkerArgs panics
+// on a kind it refuses; this reports it.
+func addWorker(workers *river.Workers, kind string, w *worker) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	river.AddWorkerArgs(workers, jobArgs{kind: kind}, w)
+	return nil
+}

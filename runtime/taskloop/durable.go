@@ -1,0 +1,125 @@
+package taskloop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gofutures/futures/runtime/future"
+)
+
+// Receipt is the result of a durable task's future. With a backend, the
+// future resolves once the task's job is stored, and JobID names the job;
+// without one, the task runs on the loop like any other, and the future
+// resolves when it has run, with a zero JobID.
+type Receipt struct {
+	JobID int64
+}
+
+// Backend runs durable tasks outside this process's loop, on storage that
+// survives it (runtime/durable runs them on River over PostgreSQL). A loop
+// with a backend (Options.Backend) starts and stops it with itself, hands
+// it the durable definitions registered with the loop, and enqueues
+// durable tasks on it instead of running them. Generated code never sees
+// it: it calls AsyncDurable and LaterDurable.
+type Backend interface {
+	Registrar
+	// Enqueue stores a job for the task of spec with its JSON arguments
+	// and returns once the job is stored: committed, or part of the
+	// transaction that ctx carries.
+	Enqueue(ctx context.Context, spec Spec, args []byte) (Receipt, error)
+	// InTx reports whether Enqueue would insert within a transaction that
+	// ctx carries; such inserts happen at once, in the caller's goroutine.
+	InTx(ctx context.Context) bool
+	// Start starts working jobs (or only inserting, as configured).
+	Start(ctx context.Context) error
+	// Stop stops fetching jobs and waits for those running until ctx ends,
+	// then cancels them.
+	Stop(ctx context.Context) error
+}
+
+// enqueueSpec is how a durable task's insert runs on the loop: its retries
+// and timeout are the task's, not the insert's.
+func enqueueSpec(spec Spec) Spec {
+	return Spec{Name: spec.Name, Queue: spec.Queue, Retries: 2, Backoff: 100 * time.Millisecond, Timeout: 30 * time.Second}
+}
+
+type afterResponseKey struct{}
+
+// afterResponse reports whether ctx is that of an after-response task: its
+// transaction, if it had one, ended with the request.
+func afterResponse(ctx context.Context) bool {
+	v, _ := ctx.Value(afterResponseKey{}).(bool)
+	return v
+}
+
+// IgnoresTx reports whether a backend must ignore a transaction in ctx:
+// true for the insert of an after-response task, which happens after the
+// request, and its transaction, have ended.
+func IgnoresTx(ctx context.Context) bool { return afterResponse(ctx) }
+
+// AsyncDurable submits a durable task: fn with its arguments args, which
+// must encode as JSON. On a loop with a backend, the task's job is stored
+// on the backend (inserted by a loop worker, or at once in the caller when
+// ctx carries a transaction, so that the job exists if and only if the
+// transaction commits) and the future resolves when it is stored. Without
+// a backend, fn runs like any task of Async, and the future resolves when
+// it has run.
+func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
+	l := From(ctx)
+	if l == nil || l.opts.Backend == nil {
+		return Submit(ctx, l, spec, runReceipt(fn))
+	}
+	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
+	if err != nil {
+		return future.Failed[Receipt](err)
+	}
+	if l.opts.Backend.InTx(ctx) {
+		return Submit(ctx, nil, enqueueSpec(spec), enqueue)
+	}
+	return Submit(ctx, l, enqueueSpec(spec), enqueue)
+}
+
+// LaterDurable is AsyncDurable, except inside a request scope, where the
+// job is stored once the response has been written (and a transaction in
+// ctx is ignored: it has ended by then).
+func LaterDurable[A any](ctx context.Context, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
+	if scopeFrom(ctx) == nil {
+		return AsyncDurable(ctx, spec, args, fn)
+	}
+	l := From(ctx)
+	if l == nil || l.opts.Backend == nil {
+		return Later(ctx, spec, runReceipt(fn))
+	}
+	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
+	if err != nil {
+		return future.Failed[Receipt](err)
+	}
+	return Later(context.WithValue(ctx, afterResponseKey{}, true), enqueueSpec(spec), enqueue)
+}
+
+func runReceipt(fn func(context.Context) error) func(context.Context) (Receipt, error) {
+	return func(ctx context.Context) (Receipt, error) { return Receipt{}, fn(ctx) }
+}
+
+func enqueueFunc[A any](b Backend, spec Spec, args A) (func(context.Context) (Receipt, error), error) {
+	data, err := json.Marshal(args)
+	if err != nil {
+		return nil, &TaskError{Name: spec.Name, Err: fmt.Errorf("encoding arguments: %w", err)}
+	}
+	return func(ctx context.Context) (Receipt, error) { return b.Enqueue(ctx, spec, data) }, nil
+}
+
+// DecodeArgs decodes a durable task's JSON arguments into dst, for the
+// RunJSON functions that generated code writes. Arguments that do not
+// decode will not decode on a retry either: the error is Permanent.
+func DecodeArgs(data []byte, dst any) error {
+	if len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		return Permanent(fmt.Errorf("decoding task arguments: %w", err))
+	}
+	return nil
+}
