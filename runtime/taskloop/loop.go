@@ -158,17 +158,17 @@ type Loop struct {
 	exited      chan struct{} // closed when the last worker has returned
 	workersLeft atomic.Int64
 
-	mu           sync.Mutex
-	state        loopState
-	waiting      map[*task]struct{} // tasks whose timer is set
-	running      []atomic.Pointer[task]
-	stopStartCtx func() bool
-	shutdownErr  error
-	shutdownDone chan struct{}
+	mu             sync.Mutex
+	state          loopState
+	waiting        map[*task]struct{} // tasks whose timer is set
+	running        []atomic.Pointer[task]
+	stopStartCtx   func() bool
+	shutdownErr    error
+	shutdownDone   chan struct{}
 	defs           map[string]*Definition
 	warnNotDurable sync.Once
-	unstarted    []*Definition   // periodic definitions registered before Start
-	baseCtx      context.Context // Start's context without its cancellation
+	unstarted      []*Definition   // periodic definitions registered before Start
+	baseCtx        context.Context // Start's context without its cancellation
 
 	stats      counters
 	unfinished atomic.Int64 // tasks failed by the hard stop
