@@ -1,7 +1,9 @@
 // Command futuresgen generates the task wrappers and HTTP handlers that
-// //futures:task and //futures:view directives ask for.
+// //futures:task and //futures:view directives ask for, and scaffolds new
+// services.
 //
 //	futuresgen [flags] [packages]   default "."
+//	futuresgen init [flags] [dir]   default "."
 //
 // Run it from go generate with
 //
@@ -15,6 +17,30 @@
 // Generated files are cached like builds, in futuresgen under the user's
 // cache directory, keyed by everything they are made from; set
 // FUTURESGEN_CACHE to another directory, or to off.
+//
+// # futuresgen init
+//
+// futuresgen init [dir] writes a starter service into dir (made if need
+// be) from the templates embedded in package
+// github.com/gofutures/futures/templates: main.go, which serves with
+// runtime/server and a task loop and holds the //go:generate line; views.go
+// with a view that binds a path parameter and answers JSON and one that
+// renders an html/template; tasks.go with a task that the second view runs
+// after its response; views_test.go; and templates/home.html. It never
+// overwrites: if any of those files exists, it names every one and writes
+// nothing (exit 2).
+//
+// Inside a module (a go.mod in dir or a parent) the service is a package
+// of that module, and init leaves go.mod alone. In no module, init writes a
+// go.mod whose module path is dir's name, or --module's. Either way it
+// prints the commands to run next: go get -tool
+// github.com/gofutures/futures/cmd/futuresgen@latest when the module does
+// not have the tool yet, then go generate ./... and go run .
+//
+// --replace DIR is for developing futures itself: the new go.mod then
+// requires github.com/gofutures/futures from the checkout in DIR (a replace
+// directive) and lists the futuresgen tool, so that the service builds from
+// that checkout without fetching futures.
 package main
 
 import (
@@ -50,6 +76,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "init" {
+		return runInit(args[1:], stdout, stderr)
+	}
 	flags := pflag.NewFlagSet("futuresgen", pflag.ContinueOnError)
 	flags.SetOutput(stderr)
 	output := flags.StringP("output", "o", gen.DefaultOutput, "generated file name")
@@ -59,8 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	version := flags.Bool("version", false, "print the version and exit")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, `usage: futuresgen [flags] [packages]   (default ".")
+       futuresgen init [flags] [dir]   (default "."; see futuresgen init -h)
 
-Generates typed wrappers for //futures:task and //futures:view functions.
+Generates typed wrappers for //futures:task and //futures:view functions;
+init scaffolds a starter service.
 
 flags:
 `)

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// demo runs the demo in-process on a free loopback port for the test and
+// returns the address to open. It stops the demo when the test ends and
+// checks that it shut down cleanly.
+func demo(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, &logs, func(url string) { ready <- url })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v\nlogs:\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("run did not return 10s after its context ended")
+		}
+	})
+	select {
+	case url := <-ready:
+		return url
+	case err := <-done:
+		t.Fatalf("run returned before serving: %v\nlogs:\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not start serving within 10s")
+	}
+	return ""
+}
+
+// get requests url with the given Accept header and returns the response
+// and its body.
+func get(t *testing.T, url, accept string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func TestJSONReport(t *testing.T) {
+	base := demo(t)
+	for _, c := range []struct {
+		query string
+		n     int
+	}{{"", DefaultN}, {"?n=1", 1}, {"?n=25", 25}} {
+		t.Run("n="+c.query, func(t *testing.T) {
+			resp, body := get(t, base+c.query, "application/json")
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("%s: %s %q\n%s", c.query, resp.Status, resp.Header.Get("Content-Type"), body)
+			}
+			var rep Report
+			if err := json.Unmarshal([]byte(body), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.N != c.n || len(rep.Requests) != c.n {
+				t.Fatalf("n = %d with %d requests, want %d", rep.N, len(rep.Requests), c.n)
+			}
+			var sum float64
+			for i, r := range rep.Requests {
+				if r.Status != 200 || r.Bytes != pageSize || r.MS <= 0 {
+					t.Errorf("request %d: %+v", i, r)
+				}
+				// The page server waits 20ms before it answers.
+				if r.MS < 19 {
+					t.Errorf("request %d took %.3f ms, less than the page server's delay", i, r.MS)
+				}
+				sum += r.MS
+			}
+			if rep.Bytes != int64(c.n*pageSize) {
+				t.Errorf("bytes = %d, want %d", rep.Bytes, c.n*pageSize)
+			}
+			if rep.WallMS <= 0 || rep.WallMS > rep.SumMS+1 || !near(rep.SumMS, sum, 0.01*float64(c.n)) {
+				t.Errorf("wall %.3f ms, sum %.3f ms, but the requests add up to %.3f ms", rep.WallMS, rep.SumMS, sum)
+			}
+			if !near(rep.Speedup, rep.SumMS/rep.WallMS, 0.01) {
+				t.Errorf("speed-up %.3f, want sum/wall = %.3f", rep.Speedup, rep.SumMS/rep.WallMS)
+			}
+		})
+	}
+}
+
+func TestHTMLForBrowsers(t *testing.T) {
+	base := demo(t)
+	resp, body := get(t, base+"?n=5", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%s %q\n%s", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	for _, want := range []string{`<option value="5" selected>`, `id="wall"`, `id="sum"`, `id="speedup"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s:\n%s", want, body)
+		}
+	}
+	if got := strings.Count(body, `<tr class="request">`); got != 5 {
+		t.Errorf("%d request rows, want 5", got)
+	}
+}
+
+func TestBadN(t *testing.T) {
+	base := demo(t)
+	for _, c := range []struct{ query, detail string }{
+		{"?n=7", "n must be one of 1, 5, 10, 25, 50, 100, 250, 500, 1000"},
+		{"?n=2000", "n must be one of"},
+		{"?n=-1", "n must be one of"},
+		{"?n=ten", `want an integer, got \"ten\"`},
+	} {
+		resp, body := get(t, base+c.query, "")
+		if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, c.detail) {
+			t.Errorf("%s: %s %q %s, want a 400 problem saying %s", c.query, resp.Status, resp.Header.Get("Content-Type"), body, c.detail)
+		}
+	}
+}
+
+// TestOtherURL points the demo at another server with -url, and at one that
+// answers with an error status, which the client sees as a 502 that says no
+// more than that.
+func TestOtherURL(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ok" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "a small page")
+	}))
+	defer other.Close()
+
+	base := demo(t, "-url", other.URL+"/ok")
+	_, body := get(t, base+"?n=5", "")
+	var rep Report
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || rep.URL != other.URL+"/ok" || len(rep.Requests) != 5 || rep.Bytes != 5*12 {
+		t.Errorf("report %s (%v), want 5 requests of 12 bytes from %s/ok", body, err, other.URL)
+	}
+
+	base = demo(t, "-url", other.URL+"/missing")
+	resp, body := get(t, base+"?n=5", "")
+	if resp.StatusCode != http.StatusBadGateway || strings.Contains(body, "404") || !strings.Contains(body, "the server's log says") {
+		t.Errorf("%s %s, want a 502 that does not pass on the page's own error", resp.Status, body)
+	}
+}
+
+// TestListenFallsBack holds a port and asks listen for it: as the default
+// address it gives way to a free port, as the user's choice it fails.
+func TestListenFallsBack(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	var out strings.Builder
+	ln, err := listen(held.Addr().String(), false, &out)
+	if err != nil {
+		t.Fatalf("as the default: %v", err)
+	}
+	ln.Close()
+	if ln.Addr().String() == held.Addr().String() || !strings.Contains(out.String(), "instead") {
+		t.Errorf("as the default: listening on %v, said %q", ln.Addr(), out.String())
+	}
+	if ln, err := listen(held.Addr().String(), true, io.Discard); err == nil {
+		ln.Close()
+		t.Errorf("as the user's choice: listening on %v, want an error", ln.Addr())
+	}
+}
+
+func near(a, b, tolerance float64) bool { return a-b <= tolerance && b-a <= tolerance }
+
+func TestMakePage(t *testing.T) {
+	for _, size := range []int{200, 1000, pageSize} {
+		if got := len(makePage(size)); got != size {
+			t.Errorf("makePage(%d) is %d bytes", size, got)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the demo's goroutines may log to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofutures/futures/runtime/view"
+)
+
+//go:generate go run ../../cmd/futuresgen
+
+// The states of a signup.
+const (
+	Pending   = "pending"   // the confirmation email has not gone out yet
+	Confirmed = "confirmed" // it has
+)
+
+// Signup is one stored signup.
+type Signup struct {
+	ID          string     `json:"id"`
+	Email       string     `json:"email"`
+	Name        string     `json:"name"`
+	State       string     `json:"state"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ConfirmedAt *time.Time `json:"confirmed_at,omitempty"`
+	URL         string     `json:"url"` // where to see it
+}
+
+// Store keeps signups in memory. It is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	signups map[string]Signup
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store { return &Store{signups: map[string]Signup{}} }
+
+// Add stores sg, unless a signup with the same email is stored already, and
+// reports whether it did.
+func (s *Store) Add(sg Signup) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, other := range s.signups {
+		if strings.EqualFold(other.Email, sg.Email) {
+			return false
+		}
+	}
+	s.signups[sg.ID] = sg
+	return true
+}
+
+// Get returns the signup with id.
+func (s *Store) Get(id string) (Signup, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sg, ok := s.signups[id]
+	return sg, ok
+}
+
+// Confirm marks the signup with id as confirmed at t.
+func (s *Store) Confirm(id string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sg, ok := s.signups[id]; ok {
+		sg.State, sg.ConfirmedAt = Confirmed, &t
+		s.signups[id] = sg
+	}
+}
+
+// DeleteBefore forgets the signups created before t and returns how many.
+func (s *Store) DeleteBefore(t time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sg := range s.signups {
+		if sg.CreatedAt.Before(t) {
+			delete(s.signups, id)
+			n++
+		}
+	}
+	return n
+}
+
+// List returns every signup, newest first.
+func (s *Store) List() []Signup {
+	s.mu.Lock()
+	list := make([]Signup, 0, len(s.signups))
+	for _, sg := range s.signups {
+		list = append(list, sg)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(list, func(a, b Signup) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return list
+}
+
+// Email is a message for a Mailer.
+type Email struct {
+	To, Subject, Body string
+}
+
+// Mailer sends email.
+type Mailer interface {
+	Send(ctx context.Context, m Email) error
+}
+
+// LogMailer pretends to send email: it waits Delay, as a mail server
+// might, then logs the message.
+type LogMailer struct {
+	Logger *slog.Logger
+	Delay  time.Duration
+}
+
+// Send logs m after l.Delay, or fails when ctx ends first.
+func (l *LogMailer) Send(ctx context.Context, m Email) error {
+	t := time.NewTimer(l.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	l.Logger.InfoContext(ctx, "sent email", "to", m.To, "subject", m.Subject)
+	return nil
+}
+
+// Service is the signup service: its methods are the views and tasks,
+// and its fields their dependencies.
+type Service struct {
+	Store  *Store
+	Mailer Mailer
+	Logger *slog.Logger
+	// Retention is how long Cleanup keeps a signup. Default 24h.
+	Retention time.Duration
+	// Now tells the time; default time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// SignupForm is the JSON body of a signup.
+type SignupForm struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// CreateRequest is the request of CreateSignup.
+type CreateRequest struct {
+	Body SignupForm
+}
+
+// CreateSignup stores a signup and answers 201 at once; the confirmation
+// email goes out after the response, on the task loop.
+//
+//	curl -d '{"email":"ada@example.com","name":"Ada"}' localhost:8080/signups
+//
+//futures:view POST /signups status=201 maxbody=4KiB timeout=5s
+func (s *Service) CreateSignup(ctx context.Context, req CreateRequest) (Signup, error) {
+	form := req.Body
+	form.Name = strings.TrimSpace(form.Name)
+	addr, err := mail.ParseAddress(form.Email)
+	if err != nil || addr.Address != form.Email || len(form.Email) > 254 {
+		return Signup{}, view.Error(http.StatusBadRequest, "email must be an address such as ada@example.com")
+	}
+	if len(form.Name) > 100 {
+		return Signup{}, view.Error(http.StatusBadRequest, "name must be at most 100 bytes")
+	}
+	sg := Signup{ID: newID(), Email: form.Email, Name: form.Name, State: Pending, CreatedAt: s.now().UTC()}
+	sg.URL = "/signups/" + sg.ID
+	if !s.Store.Add(sg) {
+		return Signup{}, view.Error(http.StatusConflict, "this email has signed up already")
+	}
+	// Runs after this response has been written. Awaiting it here would
+	// fail with taskloop.ErrAwaitInScope rather than wait forever.
+	s.SendConfirmationLater(ctx, Confirmation{SignupID: sg.ID, Email: sg.Email, Name: sg.Name})
+	return sg, nil
+}
+
+// ShowRequest is the request of ShowSignup.
+type ShowRequest struct {
+	ID string `path:"id"`
+}
+
+// ShowSignup shows a signup and its state: HTML for browsers, JSON for the
+// rest.
+//
+//futures:view GET /signups/{id} template=templates/signup.html
+func (s *Service) ShowSignup(ctx context.Context, req ShowRequest) (Signup, error) {
+	sg, ok := s.Store.Get(req.ID)
+	if !ok {
+		return Signup{}, view.Error(http.StatusNotFound, "no such signup")
+	}
+	return sg, nil
+}
+
+// Home is the home page's result.
+type Home struct {
+	Signups []Signup `json:"signups"`
+}
+
+// Home lists the signups, newest first, and gives browsers a form to sign
+// up with.
+//
+//futures:view GET /{$} template=templates/home.html
+func (s *Service) Home(ctx context.Context) (Home, error) {
+	return Home{Signups: s.Store.List()}, nil
+}
+
+// Confirmation is what SendConfirmation needs. Its fields are plain values
+// that survive JSON, so that the task may run on a durable backend.
+type Confirmation struct {
+	SignupID string `json:"signup_id"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+}
+
+// SendConfirmation emails the confirmation of a signup and marks it
+// confirmed: Django Futures' send_signup_confirmation. It is safe to run
+// twice: a signup already confirmed, or forgotten, gets no email.
+//
+//futures:task retries=3 backoff=1s timeout=30s durable
+func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
+	sg, ok := s.Store.Get(c.SignupID)
+	if !ok || sg.State == Confirmed {
+		return nil
+	}
+	greeting := "Hello"
+	if c.Name != "" {
+		greeting += " " + c.Name
+	}
+	err := s.Mailer.Send(ctx, Email{
+		To:      c.Email,
+		Subject: "Your signup",
+		Body:    fmt.Sprintf("%s,\n\nthank you for signing up.\n", greeting),
+	})
+	if err != nil {
+		return err
+	}
+	s.Store.Confirm(c.SignupID, s.now().UTC())
+	return nil
+}
+
+// Cleanup forgets signups older than the retention, so that the store does
+// not grow without end. RegisterServiceTasks starts it.
+//
+//futures:task every=1m
+func (s *Service) Cleanup(ctx context.Context) error {
+	retention := s.Retention
+	if retention <= 0 {
+		retention = 24 * time.Hour
+	}
+	if n := s.Store.DeleteBefore(s.now().Add(-retention)); n > 0 {
+		s.Logger.InfoContext(ctx, "cleaned up signups", "deleted", n)
+	}
+	return nil
+}
+
+// newID returns a random signup ID that others cannot guess.
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
