@@ -154,8 +154,17 @@ func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 	}
 	in := jen.Qual(pathView, map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in])
 	bind := jen.Qual(pathView, b.binder).Call(raw, dst)
-	if b.slice {
-		bind = jen.Qual(pathView, "Slice").Call(raw, dst, jen.Qual(pathView, b.binder).Types(typeCode(b.elem)))
+	// As a function value, a generic binder needs its type argument; Time
+	// and Duration are not generic.
+	elemBinder := jen.Qual(pathView, b.binder)
+	if b.binder != "Time" && b.binder != "Duration" && b.elem != nil {
+		elemBinder = elemBinder.Types(typeCode(b.elem))
+	}
+	switch {
+	case b.slice:
+		bind = jen.Qual(pathView, "Slice").Call(raw, dst, elemBinder)
+	case b.pointer:
+		bind = jen.Qual(pathView, "Optional").Call(raw, dst, elemBinder)
 	}
 	return jen.Id(p).Dot("Add").Call(in, jen.Lit(b.key), bind)
 }

@@ -72,6 +72,7 @@ type bindField struct {
 	binder   string     // view.Int, view.String, …
 	elem     types.Type // for slices: the element type
 	slice    bool
+	pointer  bool // a scalar through a pointer: nil when absent
 	optional bool // body: a pointer, so an empty body is fine
 	unknown  bool // body: unknown JSON fields allowed
 	pos      token.Pos
@@ -372,10 +373,12 @@ func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []str
 				continue
 			}
 			b.slice, b.elem, t = true, s.Elem(), s.Elem()
+		} else if p, isPtr := t.(*types.Pointer); isPtr {
+			b.pointer, b.elem, t = true, p.Elem(), p.Elem()
 		}
 		b.binder = binderFor(t)
 		if b.binder == "" {
-			e.add(f.Pos(), "request field %s has type %s, which a %s value cannot bind to: use a string, bool, integer, float, time.Time, time.Duration, a type with UnmarshalText, or a slice of these for query and header",
+			e.add(f.Pos(), "request field %s has type %s, which a %s value cannot bind to: use a string, bool, integer, float, time.Time, time.Duration, a type with UnmarshalText, a pointer to one of these (nil when absent), or a slice of these for query and header",
 				f.Name(), types.TypeString(f.Type(), q), b.in)
 			ok = false
 			continue

@@ -239,6 +239,21 @@ func Slice[T any](raws []string, dst *[]T, bind func(raw string, dst *T) string)
 	return ""
 }
 
+// Optional binds raw into a new value that *dst then points to, for a
+// pointer field: it stays nil when the value is absent (or empty), which
+// tells "not given" apart from the zero value.
+func Optional[T any](raw string, dst **T, bind func(raw string, dst *T) string) string {
+	if raw == "" {
+		return ""
+	}
+	v := new(T)
+	if problem := bind(raw, v); problem != "" {
+		return problem
+	}
+	*dst = v
+	return ""
+}
+
 // CookieValue returns the value of the named cookie, or "".
 func CookieValue(r *http.Request, name string) string {
 	c, err := r.Cookie(name)

@@ -120,7 +120,7 @@ func TestJSONBody(t *testing.T) {
 				}
 			case 400:
 				p := checkProblem(t, w, 400)
-				if p.Detail != "1 request value(s) are invalid" {
+				if p.Detail != "1 request value is invalid" {
 					t.Errorf("detail %q", p.Detail)
 				}
 				if len(p.Errors) != 1 {

@@ -30,6 +30,9 @@ func putBuffer(b *bytes.Buffer) {
 // client prefers HTML, else as JSON; nothing at all for 204 and 304.
 func (h *handler[T]) render(w http.ResponseWriter, r *http.Request, v T) {
 	status := h.spec.Status
+	if hs, ok := any(v).(HeaderSetter); ok {
+		hs.SetResponseHeaders(w.Header())
+	}
 	if _, empty := any(v).(noContent); empty || status == http.StatusNoContent || status == http.StatusNotModified {
 		if status != http.StatusNoContent && status != http.StatusNotModified {
 			w.Header().Set("Content-Length", "0")

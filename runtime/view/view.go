@@ -209,9 +209,16 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fail writes the response for err.
 func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	if rd, ok := errors.AsType[*redirect](err); ok {
+		http.Redirect(w, r, rd.location, rd.status)
+		return
+	}
 	var be *BindError
 	if errors.As(err, &be) {
-		detail := fmt.Sprintf("%d request value(s) are invalid", len(be.Fields))
+		detail := "1 request value is invalid"
+		if len(be.Fields) != 1 {
+			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
+		}
 		if be.Status == http.StatusRequestEntityTooLarge {
 			detail = fmt.Sprintf("the request body is larger than %d bytes", be.Limit)
 		}
@@ -267,6 +274,32 @@ type StatusCoder interface {
 type PublicError interface {
 	error
 	PublicMessage() string
+}
+
+// Redirect returns an error that makes the view answer with a redirect to
+// location (relative to the request's URL, as http.Redirect resolves it),
+// with status 301, 302, 303, 307 or 308; any other status becomes 303.
+// Return it from a POST view to send the browser on with 303 See Other.
+func Redirect(status int, location string) error {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		status = http.StatusSeeOther
+	}
+	return &redirect{status: status, location: location}
+}
+
+type redirect struct {
+	status   int
+	location string
+}
+
+func (r *redirect) Error() string { return fmt.Sprintf("redirect %d to %s", r.status, r.location) }
+
+// HeaderSetter is a view result that sets response headers (a Location,
+// a cookie with http.Cookie.String, cache headers) before it is written.
+type HeaderSetter interface {
+	SetResponseHeaders(h http.Header)
 }
 
 // Error returns an error that responds with status and msg, which the

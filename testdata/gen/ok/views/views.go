@@ -16,21 +16,26 @@ type Level string
 
 // ShowRequest binds every kind of value.
 type ShowRequest struct {
-	ID      UserID        `path:"id"`
-	Q       string        `query:"q"`
-	Limit   int8          `query:"limit"`
-	Ratio   float32       `query:"ratio"`
-	Tags    []string      `query:"tag"`
-	Nums    []uint16      `query:"n"`
-	Since   time.Time     `query:"since"`
-	Wait    time.Duration `query:"wait"`
-	Verbose bool          `query:"verbose"`
-	Level   Level         `query:"level"`
-	Addr    netip.Addr    `query:"addr"`
-	Addrs   []netip.Addr  `query:"addrs"`
-	Token   string        `header:"x-token"`
-	Accept  []string      `header:"Accept"`
-	Session string        `cookie:"session"`
+	ID      UserID          `path:"id"`
+	Q       string          `query:"q"`
+	Limit   int8            `query:"limit"`
+	Ratio   float32         `query:"ratio"`
+	Tags    []string        `query:"tag"`
+	Nums    []uint16        `query:"n"`
+	Since   time.Time       `query:"since"`
+	Wait    time.Duration   `query:"wait"`
+	Verbose bool            `query:"verbose"`
+	Level   Level           `query:"level"`
+	Addr    netip.Addr      `query:"addr"`
+	Addrs   []netip.Addr    `query:"addrs"`
+	Token   string          `header:"x-token"`
+	Accept  []string        `header:"Accept"`
+	Session string          `cookie:"session"`
+	Page    *int            `query:"page"`
+	Before  *time.Time      `query:"before"`
+	Times   []time.Time     `query:"times"`
+	Waits   []time.Duration `header:"X-Wait"`
+	Origin  *netip.Addr     `header:"X-Origin"`
 }
 
 type Page struct {

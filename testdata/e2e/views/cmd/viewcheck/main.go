@@ -415,7 +415,7 @@ func checkBindProblems(c *site) {
 			fail("bad values: no problem reported for %s; got %+v", key, p.Errors)
 		}
 	}
-	if r != nil && p.Detail != fmt.Sprintf("%d request value(s) are invalid", len(want)) {
+	if r != nil && p.Detail != fmt.Sprintf("%d request values are invalid", len(want)) {
 		fail("bad values: detail %q", p.Detail)
 	}
 	if p.RequestID != "" {
