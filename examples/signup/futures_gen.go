@@ -51,10 +51,18 @@ var futuresTasks_Service = []func(*Service) taskloop.Definition{
 	func(recv *Service) taskloop.Definition {
 		return taskloop.Definition{
 			Spec: taskloop.Spec{
-				Name:  "github.com/gofutures/futures/examples/signup.Service.Cleanup",
-				Every: time.Minute,
+				Name:    "github.com/gofutures/futures/examples/signup.Service.Cleanup",
+				Every:   time.Minute,
+				Durable: true,
 			},
 			Run: func(ctx context.Context) error {
+				return recv.Cleanup(ctx)
+			},
+			RunJSON: func(ctx context.Context, data []byte) error {
+				var a futuresArgs_Service_Cleanup
+				if err := taskloop.DecodeArgs(data, &a); err != nil {
+					return err
+				}
 				return recv.Cleanup(ctx)
 			},
 		}
@@ -171,24 +179,32 @@ func (s *Service) SendConfirmationLater(ctx context.Context, c Confirmation) *fu
 
 // futuresSpec_Service_Cleanup is how CleanupAsync and CleanupLater run
 // Service.Cleanup.
-var futuresSpec_Service_Cleanup = taskloop.Spec{Name: "github.com/gofutures/futures/examples/signup.Service.Cleanup"}
+var futuresSpec_Service_Cleanup = taskloop.Spec{
+	Name:    "github.com/gofutures/futures/examples/signup.Service.Cleanup",
+	Durable: true,
+}
 
-// CleanupAsync runs Service.Cleanup as a task on the loop that ctx names
-// (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
-// its future. With no loop, Cleanup runs now, in this goroutine, and the future
-// is already resolved. Options: every=1m.
-func (s *Service) CleanupAsync(ctx context.Context) *future.Future[struct{}] {
-	return taskloop.Async(ctx, futuresSpec_Service_Cleanup, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, s.Cleanup(ctx)
+// futuresArgs_Service_Cleanup are the arguments of Service.Cleanup as they
+// travel in a durable job.
+type futuresArgs_Service_Cleanup struct{}
+
+// CleanupAsync starts the durable task Service.Cleanup and returns its future.
+// On a loop with a durable backend (taskloop.Options.Backend), it stores a job
+// with the arguments as JSON (in the transaction that ctx carries, if any) and
+// the future resolves once the job is stored, with its ID. Without a backend,
+// Cleanup runs like any task: on the loop that ctx names or the default loop,
+// or now, in this goroutine, with no loop. Options: every=1m durable.
+func (s *Service) CleanupAsync(ctx context.Context) *future.Future[taskloop.Receipt] {
+	return taskloop.AsyncDurable(ctx, futuresSpec_Service_Cleanup, futuresArgs_Service_Cleanup{}, func(ctx context.Context) error {
+		return s.Cleanup(ctx)
 	})
 }
 
 // CleanupLater is CleanupAsync, except inside a request scope (a futures view
-// or taskloop.Middleware), where Cleanup starts only after the response has
-// been written. Awaiting the future inside that request fails with
-// taskloop.ErrAwaitInScope.
-func (s *Service) CleanupLater(ctx context.Context) *future.Future[struct{}] {
-	return taskloop.Later(ctx, futuresSpec_Service_Cleanup, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, s.Cleanup(ctx)
+// or taskloop.Middleware), where Cleanup is stored or started only after the
+// response has been written.
+func (s *Service) CleanupLater(ctx context.Context) *future.Future[taskloop.Receipt] {
+	return taskloop.LaterDurable(ctx, futuresSpec_Service_Cleanup, futuresArgs_Service_Cleanup{}, func(ctx context.Context) error {
+		return s.Cleanup(ctx)
 	})
 }

@@ -20,10 +20,22 @@
 // reach the store and the mailer through its fields rather than globals;
 // futuresgen writes RegisterServiceViews and RegisterServiceTasks for them.
 //
+// With PostgreSQL, the same code keeps signups in the database and runs its
+// durable tasks (SendConfirmation, and Cleanup once across all processes)
+// on River, so that a confirmation survives a crash and any number of
+// worker processes share the work:
+//
+//	go run ./examples/signup -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//	go run ./examples/signup -database-url … -worker    # a worker-only process, as many as you like
+//
 // Flags:
 //
 //	-addr HOST:PORT        where to listen (default 127.0.0.1:8080)
 //	-mail-delay DURATION   how long the pretend mailer takes (default 2s)
+//	-database-url URL      PostgreSQL for signups and durable tasks (default $DATABASE_URL; none: in memory)
+//	-schema NAME           PostgreSQL schema for the signups table and River's (default: the search_path's)
+//	-worker                work durable tasks only, without serving HTTP (needs -database-url)
+//	-insert-only           serve HTTP and store durable jobs, leaving their work to -worker processes
 package main
 
 import (
@@ -37,8 +49,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/server"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -48,6 +65,28 @@ import (
 //
 //go:embed templates
 var templates embed.FS
+
+// work runs a worker-only process: the durable tasks' jobs, no HTTP, until
+// ctx ends or SIGINT or SIGTERM arrives.
+func work(ctx context.Context, loop *taskloop.Loop, svc *Service, stdout io.Writer, ready func(*Service, string)) error {
+	if err := RegisterServiceTasks(loop, svc); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The loop stops with Shutdown below, not with ctx.
+	if err := loop.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "signup: working durable tasks; Ctrl-C to stop")
+	if ready != nil {
+		ready(svc, "")
+	}
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return loop.Shutdown(shutdown)
+}
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
@@ -68,11 +107,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	flags.SetOutput(stderr)
 	addr := flags.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
 	mailDelay := flags.Duration("mail-delay", 2*time.Second, "how long the pretend mailer takes to send an email")
+	databaseURL := flags.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL `URL` for signups and durable tasks (default $DATABASE_URL; none: in memory)")
+	schema := flags.String("schema", "", "PostgreSQL `schema` for the signups table and River's tables")
+	worker := flags.Bool("worker", false, "work durable tasks only, without serving HTTP (needs -database-url)")
+	insertOnly := flags.Bool("insert-only", false, "serve HTTP and store durable tasks' jobs, but leave their work to -worker processes (needs -database-url)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see -h", flags.Args())
+	}
+	if (*worker || *insertOnly) && *databaseURL == "" {
+		return errors.New("-worker and -insert-only need -database-url: without PostgreSQL, tasks run in the serving process")
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
@@ -81,8 +127,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		Mailer: &LogMailer{Logger: logger, Delay: *mailDelay},
 		Logger: logger,
 	}
-
-	loop := taskloop.New(taskloop.Options{Logger: logger})
+	loopOpts := taskloop.Options{Logger: logger}
+	if *databaseURL != "" {
+		pool, err := pgxpool.New(ctx, *databaseURL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := durable.Migrate(ctx, pool, *schema); err != nil {
+			return err
+		}
+		if svc.Store, err = NewPGStore(ctx, pool, *schema); err != nil {
+			return err
+		}
+		loopOpts.Backend = durable.New(pool, durable.Options{Schema: *schema, Logger: logger, InsertOnly: *insertOnly})
+	}
+	loop := taskloop.New(loopOpts)
+	if *worker {
+		return work(ctx, loop, svc, stdout, ready)
+	}
 	// Names the tasks for the loop and starts Cleanup's schedule.
 	if err := RegisterServiceTasks(loop, svc); err != nil {
 		return err

@@ -127,7 +127,7 @@ func TestRefusals(t *testing.T) {
 			}
 		})
 	}
-	if n := len(svc.Store.List()); n != 0 {
+	if n := len(mustList(t, svc.Store)); n != 0 {
 		t.Errorf("%d signups stored by refused requests", n)
 	}
 
@@ -145,7 +145,7 @@ func TestSendConfirmationOnce(t *testing.T) {
 	mailer := newGatedMailer()
 	close(mailer.release)
 	svc := &Service{Store: NewStore(), Mailer: mailer}
-	svc.Store.Add(Signup{ID: "a1", Email: "ada@example.com", State: Pending, CreatedAt: time.Now()})
+	mustAdd(t, svc.Store, Signup{ID: "a1", Email: "ada@example.com", State: Pending, CreatedAt: time.Now()})
 	c := Confirmation{SignupID: "a1", Email: "ada@example.com", Name: "Ada"}
 	for range 2 {
 		if _, err := svc.SendConfirmationAsync(t.Context(), c).Await(t.Context()); err != nil {
@@ -155,7 +155,7 @@ func TestSendConfirmationOnce(t *testing.T) {
 	if n := len(mailer.sent); n != 1 {
 		t.Errorf("%d emails sent, want 1", n)
 	}
-	if sg, _ := svc.Store.Get("a1"); sg.State != Confirmed || sg.ConfirmedAt == nil {
+	if sg, _, _ := svc.Store.Get(context.Background(), "a1"); sg.State != Confirmed || sg.ConfirmedAt == nil {
 		t.Errorf("after the task: %+v", sg)
 	}
 	// A signup that is gone gets no email and no error: a retry or a
@@ -169,13 +169,13 @@ func TestCleanup(t *testing.T) {
 	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
 	svc := &Service{Store: NewStore(), Logger: quiet, Now: func() time.Time { return now }}
 	for i, age := range []time.Duration{time.Minute, 23 * time.Hour, 25 * time.Hour, 72 * time.Hour} {
-		svc.Store.Add(Signup{ID: string(rune('a' + i)), Email: string(rune('a'+i)) + "@example.com", CreatedAt: now.Add(-age)})
+		mustAdd(t, svc.Store, Signup{ID: string(rune('a' + i)), Email: string(rune('a'+i)) + "@example.com", CreatedAt: now.Add(-age)})
 	}
 	if _, err := svc.CleanupAsync(t.Context()).Await(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	var left []string
-	for _, sg := range svc.Store.List() {
+	for _, sg := range mustList(t, svc.Store) {
 		left = append(left, sg.ID)
 	}
 	if strings.Join(left, ",") != "a,b" {
@@ -311,4 +311,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func mustList(t *testing.T, s Signups) []Signup {
+	t.Helper()
+	list, err := s.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+func mustAdd(t *testing.T, s Signups, sg Signup) {
+	t.Helper()
+	if ok, err := s.Add(context.Background(), sg); err != nil || !ok {
+		t.Fatalf("Add(%s) = %v, %v", sg.ID, ok, err)
+	}
 }

@@ -35,49 +35,68 @@ type Signup struct {
 	URL         string     `json:"url"` // where to see it
 }
 
+// Signups stores signups: Store in memory, PGStore in PostgreSQL, so that
+// a worker process on another machine can confirm them.
+type Signups interface {
+	// Add stores sg, unless a signup with the same email is stored
+	// already, and reports whether it did.
+	Add(ctx context.Context, sg Signup) (bool, error)
+	// Get returns the signup with id.
+	Get(ctx context.Context, id string) (Signup, bool, error)
+	// Confirm marks the signup with id as confirmed at t.
+	Confirm(ctx context.Context, id string, t time.Time) error
+	// DeleteBefore forgets the signups created before t and returns how
+	// many.
+	DeleteBefore(ctx context.Context, t time.Time) (int, error)
+	// List returns every signup, newest first.
+	List(ctx context.Context) ([]Signup, error)
+}
+
 // Store keeps signups in memory. It is safe for concurrent use.
 type Store struct {
 	mu      sync.Mutex
 	signups map[string]Signup
 }
 
+var _ Signups = (*Store)(nil)
+
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{signups: map[string]Signup{}} }
 
-// Add stores sg, unless a signup with the same email is stored already, and
-// reports whether it did.
-func (s *Store) Add(sg Signup) bool {
+// Add stores sg unless its email is taken.
+func (s *Store) Add(_ context.Context, sg Signup) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, other := range s.signups {
 		if strings.EqualFold(other.Email, sg.Email) {
-			return false
+			return false, nil
 		}
 	}
 	s.signups[sg.ID] = sg
-	return true
+	return true, nil
 }
 
 // Get returns the signup with id.
-func (s *Store) Get(id string) (Signup, bool) {
+func (s *Store) Get(_ context.Context, id string) (Signup, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sg, ok := s.signups[id]
-	return sg, ok
+	return sg, ok, nil
 }
 
 // Confirm marks the signup with id as confirmed at t.
-func (s *Store) Confirm(id string, t time.Time) {
+func (s *Store) Confirm(_ context.Context, id string, t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sg, ok := s.signups[id]; ok {
 		sg.State, sg.ConfirmedAt = Confirmed, &t
 		s.signups[id] = sg
 	}
+	return nil
 }
 
-// DeleteBefore forgets the signups created before t and returns how many.
-func (s *Store) DeleteBefore(t time.Time) int {
+// DeleteBefore forgets the signups created before t.
+func (s *Store) DeleteBefore(_ context.Context, t time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -87,11 +106,11 @@ func (s *Store) DeleteBefore(t time.Time) int {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }
 
 // List returns every signup, newest first.
-func (s *Store) List() []Signup {
+func (s *Store) List(_ context.Context) ([]Signup, error) {
 	s.mu.Lock()
 	list := make([]Signup, 0, len(s.signups))
 	for _, sg := range s.signups {
@@ -99,7 +118,7 @@ func (s *Store) List() []Signup {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(list, func(a, b Signup) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return list
+	return list, nil
 }
 
 // Email is a message for a Mailer.
@@ -135,7 +154,7 @@ func (l *LogMailer) Send(ctx context.Context, m Email) error {
 // Service is the signup service: its methods are the views and tasks,
 // and its fields their dependencies.
 type Service struct {
-	Store  *Store
+	Store  Signups
 	Mailer Mailer
 	Logger *slog.Logger
 	// Retention is how long Cleanup keeps a signup. Default 24h.
@@ -180,7 +199,11 @@ func (s *Service) CreateSignup(ctx context.Context, req CreateRequest) (Signup, 
 	}
 	sg := Signup{ID: newID(), Email: form.Email, Name: form.Name, State: Pending, CreatedAt: s.now().UTC()}
 	sg.URL = "/signups/" + sg.ID
-	if !s.Store.Add(sg) {
+	added, err := s.Store.Add(ctx, sg)
+	if err != nil {
+		return Signup{}, err
+	}
+	if !added {
 		return Signup{}, view.Error(http.StatusConflict, "this email has signed up already")
 	}
 	// Runs after this response has been written. Awaiting it here would
@@ -199,7 +222,10 @@ type ShowRequest struct {
 //
 //futures:view GET /signups/{id} template=templates/signup.html
 func (s *Service) ShowSignup(ctx context.Context, req ShowRequest) (Signup, error) {
-	sg, ok := s.Store.Get(req.ID)
+	sg, ok, err := s.Store.Get(ctx, req.ID)
+	if err != nil {
+		return Signup{}, err
+	}
 	if !ok {
 		return Signup{}, view.Error(http.StatusNotFound, "no such signup")
 	}
@@ -216,7 +242,8 @@ type Home struct {
 //
 //futures:view GET /{$} template=templates/home.html
 func (s *Service) Home(ctx context.Context) (Home, error) {
-	return Home{Signups: s.Store.List()}, nil
+	list, err := s.Store.List(ctx)
+	return Home{Signups: list}, err
 }
 
 // Confirmation is what SendConfirmation needs. Its fields are plain values
@@ -233,7 +260,10 @@ type Confirmation struct {
 //
 //futures:task retries=3 backoff=1s timeout=30s durable
 func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
-	sg, ok := s.Store.Get(c.SignupID)
+	sg, ok, err := s.Store.Get(ctx, c.SignupID)
+	if err != nil {
+		return err
+	}
 	if !ok || sg.State == Confirmed {
 		return nil
 	}
@@ -241,7 +271,7 @@ func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
 	if c.Name != "" {
 		greeting += " " + c.Name
 	}
-	err := s.Mailer.Send(ctx, Email{
+	err = s.Mailer.Send(ctx, Email{
 		To:      c.Email,
 		Subject: "Your signup",
 		Body:    fmt.Sprintf("%s,\n\nthank you for signing up.\n", greeting),
@@ -249,23 +279,25 @@ func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
 	if err != nil {
 		return err
 	}
-	s.Store.Confirm(c.SignupID, s.now().UTC())
-	return nil
+	return s.Store.Confirm(ctx, c.SignupID, s.now().UTC())
 }
 
 // Cleanup forgets signups older than the retention, so that the store does
-// not grow without end. RegisterServiceTasks starts it.
+// not grow without end. RegisterServiceTasks starts it. It is durable so
+// that, with PostgreSQL, it runs once a minute across all processes rather
+// than once in each.
 //
-//futures:task every=1m
+//futures:task every=1m durable
 func (s *Service) Cleanup(ctx context.Context) error {
 	retention := s.Retention
 	if retention <= 0 {
 		retention = 24 * time.Hour
 	}
-	if n := s.Store.DeleteBefore(s.now().Add(-retention)); n > 0 {
+	n, err := s.Store.DeleteBefore(ctx, s.now().Add(-retention))
+	if n > 0 {
 		s.Logger.InfoContext(ctx, "cleaned up signups", "deleted", n)
 	}
-	return nil
+	return err
 }
 
 // newID returns a random signup ID that others cannot guess.
