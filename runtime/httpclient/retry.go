@@ -55,6 +55,10 @@ func retryableError(err error) bool {
 		invalidErr  x509.CertificateInvalidError
 	)
 	switch {
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		// net/http's header limit: untyped, and the next attempt would
+		// read as much again.
+		return false
 	case errors.As(err, &dnsErr):
 		return !dnsErr.IsNotFound
 	case errors.As(err, &verifyErr), errors.As(err, &recordErr),

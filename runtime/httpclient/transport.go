@@ -35,5 +35,7 @@ func newTransport(idlePerHost int) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,
+		// net/http's default is 10 MiB of headers; no API sends that much.
+		MaxResponseHeaderBytes: 1 << 20,
 	}
 }

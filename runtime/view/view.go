@@ -190,6 +190,16 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	if h.spec.ReadsBody && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > h.spec.MaxBody {
+			// Announced too large: refuse before reading a byte, and close
+			// the connection rather than let net/http read the body to
+			// reuse it.
+			w.Header().Set("Connection", "close")
+			done = true
+			scope.Close()
+			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.spec.MaxBody)
 	}
 	v, err := h.fn(ctx, r)
