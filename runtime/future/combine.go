@@ -3,7 +3,7 @@ package future
 import (
 	"context"
 	"errors"
-	"sync"
+	"sync/atomic"
 )
 
 // Then returns a future that waits for f and, when f succeeds, resolves with
@@ -56,42 +56,69 @@ func cancelAll[T any](fs []*Future[T], skip int) {
 	}
 }
 
+// combined is the state that All, AllSettled, First and Any share among
+// their inputs: one allocation for the lot, the waiter of every input (by
+// its index) and the producer of the result (cancelling it cancels every
+// input).
+type combined[T, R any] struct {
+	fs      []*Future[T]
+	out     Promise[R]
+	pending atomic.Int64
+	// resolved is called with the index of each input as it resolves.
+	onInput func(s *combined[T, R], i int)
+	values  []T         // All
+	results []Result[T] // AllSettled
+	errs    []error     // Any
+}
+
+func (s *combined[T, R]) resolved(i int)                   { s.onInput(s, i) }
+func (s *combined[T, R]) Cancel()                          { cancelAll(s.fs, -1) }
+func (s *combined[T, R]) CheckAwait(context.Context) error { return nil }
+
+// combine returns the result future of a combinator of fs, whose inputs
+// each call onInput once they have resolved (the last one possibly before
+// combine returns).
+func combine[T, R any](fs []*Future[T], init func(*combined[T, R]), onInput func(s *combined[T, R], i int)) *Future[R] {
+	s := &combined[T, R]{fs: append([]*Future[T](nil), fs...), onInput: onInput}
+	s.pending.Store(int64(len(fs)))
+	if init != nil {
+		init(s)
+	}
+	out, p := NewPromise[R](s)
+	s.out = p
+	for i, f := range s.fs {
+		f.notify(s, i)
+	}
+	return out
+}
+
+// last reports whether this call settled the last pending input. Writes to
+// the state made before it are visible to the caller that sees true.
+func (s *combined[T, R]) last() bool { return s.pending.Add(-1) == 0 }
+
 // All returns a future that resolves with the values of fs, in order, once
 // they have all succeeded. When one fails, the result fails at once with its
 // error and every other future is cancelled (see Future.Cancel). All with no
 // futures resolves with an empty slice. All starts no goroutine; cancelling
 // the returned future cancels every input.
 func All[T any](fs ...*Future[T]) *Future[[]T] {
-	fs = append([]*Future[T](nil), fs...)
-	out, resolve := New[[]T](WithCancel(func() { cancelAll(fs, -1) }))
-	values := make([]T, len(fs))
 	if len(fs) == 0 {
-		resolve(values, nil)
-		return out
+		return Resolved([]T{})
 	}
-	var (
-		mu      sync.Mutex
-		pending = len(fs)
-	)
-	for i, f := range fs {
-		f.onResolve(func() {
+	return combine(fs, func(s *combined[T, []T]) { s.values = make([]T, len(fs)) },
+		func(s *combined[T, []T], i int) {
+			f := s.fs[i]
 			if f.err != nil {
-				if resolve(nil, f.err) {
-					cancelAll(fs, i)
+				if s.out.Resolve(nil, f.err) {
+					cancelAll(s.fs, i)
 				}
 				return
 			}
-			mu.Lock()
-			values[i] = f.value
-			pending--
-			last := pending == 0
-			mu.Unlock()
-			if last {
-				resolve(values, nil)
+			s.values[i] = f.value
+			if s.last() {
+				s.out.Resolve(s.values, nil)
 			}
 		})
-	}
-	return out
 }
 
 // AllSettled returns a future that resolves once every future of fs has
@@ -99,30 +126,17 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 // nothing, except that cancelling the returned future cancels every input.
 // It starts no goroutine.
 func AllSettled[T any](fs ...*Future[T]) *Future[[]Result[T]] {
-	fs = append([]*Future[T](nil), fs...)
-	out, resolve := New[[]Result[T]](WithCancel(func() { cancelAll(fs, -1) }))
-	results := make([]Result[T], len(fs))
 	if len(fs) == 0 {
-		resolve(results, nil)
-		return out
+		return Resolved([]Result[T]{})
 	}
-	var (
-		mu      sync.Mutex
-		pending = len(fs)
-	)
-	for i, f := range fs {
-		f.onResolve(func() {
-			mu.Lock()
-			results[i] = Result[T]{Value: f.value, Err: f.err}
-			pending--
-			last := pending == 0
-			mu.Unlock()
-			if last {
-				resolve(results, nil)
+	return combine(fs, func(s *combined[T, []Result[T]]) { s.results = make([]Result[T], len(fs)) },
+		func(s *combined[T, []Result[T]], i int) {
+			f := s.fs[i]
+			s.results[i] = Result[T]{Value: f.value, Err: f.err}
+			if s.last() {
+				s.out.Resolve(s.results, nil)
 			}
 		})
-	}
-	return out
 }
 
 // First returns a future that resolves like the first future of fs to
@@ -133,16 +147,12 @@ func First[T any](fs ...*Future[T]) *Future[T] {
 	if len(fs) == 0 {
 		return Failed[T](ErrNoFutures)
 	}
-	fs = append([]*Future[T](nil), fs...)
-	out, resolve := New[T](WithCancel(func() { cancelAll(fs, -1) }))
-	for i, f := range fs {
-		f.onResolve(func() {
-			if resolve(f.value, f.err) {
-				cancelAll(fs, i)
-			}
-		})
-	}
-	return out
+	return combine(fs, nil, func(s *combined[T, T], i int) {
+		f := s.fs[i]
+		if s.out.Resolve(f.value, f.err) {
+			cancelAll(s.fs, i)
+		}
+	})
 }
 
 // Any returns a future that resolves with the value of the first future of
@@ -154,31 +164,19 @@ func Any[T any](fs ...*Future[T]) *Future[T] {
 	if len(fs) == 0 {
 		return Failed[T](ErrNoFutures)
 	}
-	fs = append([]*Future[T](nil), fs...)
-	out, resolve := New[T](WithCancel(func() { cancelAll(fs, -1) }))
-	var (
-		mu      sync.Mutex
-		errs    = make([]error, len(fs))
-		pending = len(fs)
-	)
-	for i, f := range fs {
-		f.onResolve(func() {
+	return combine(fs, func(s *combined[T, T]) { s.errs = make([]error, len(fs)) },
+		func(s *combined[T, T], i int) {
+			f := s.fs[i]
 			if f.err == nil {
-				if resolve(f.value, nil) {
-					cancelAll(fs, i)
+				if s.out.Resolve(f.value, nil) {
+					cancelAll(s.fs, i)
 				}
 				return
 			}
-			mu.Lock()
-			errs[i] = f.err
-			pending--
-			last := pending == 0
-			mu.Unlock()
-			if last {
+			s.errs[i] = f.err
+			if s.last() {
 				var zero T
-				resolve(zero, errors.Join(errs...))
+				s.out.Resolve(zero, errors.Join(s.errs...))
 			}
 		})
-	}
-	return out
 }

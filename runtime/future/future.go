@@ -91,11 +91,15 @@ type Future[T any] struct {
 	// channel.
 	wg sync.WaitGroup
 
-	mu        sync.Mutex // guards done and callbacks, and orders resolution
-	done      chan struct{}
-	callbacks *[]func()
-	value     T
-	err       error
+	mu   sync.Mutex // guards done, first and more, and orders resolution
+	done chan struct{}
+	// first is the first waiter to register (see notify), kept inline so
+	// that a combinator waiting on a future allocates nothing for it; more
+	// holds any others, in the order they registered.
+	first waiterAt
+	more  *[]waiterAt
+	value T
+	err   error
 
 	// run is the context of a function started by Go with a parent that
 	// cannot be cancelled; it lives inside the future so that it costs no
@@ -125,24 +129,20 @@ func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *Future
 	f.wg.Add(1)
 	if ctx.Done() == nil {
 		// A parent that can never be cancelled (Background, TODO, or values
-		// on top of them) needs no propagation: the future's own context
+		// on top of them) needs no link: the future's own context
 		// suffices, and it allocates nothing until someone asks for Done.
 		f.run.Init(ctx, nil)
-		go f.runFunc(&f.run, fn)
-		return f
+	} else {
+		// A cancellable parent becomes the context's stop: followed only
+		// once someone asks for Done, so a function that never does costs
+		// one allocation (WithoutCancel, which keeps the parent's cause
+		// from being taken for this context's) rather than a
+		// context.WithCancelCause and its registration.
+		f.run.Init(context.WithoutCancel(ctx), ctx)
 	}
-	c, cancel := context.WithCancelCause(ctx)
-	f.prod = cancelCause(cancel)
-	go f.runFunc(c, fn)
+	go f.runFunc(&f.run, fn)
 	return f
 }
-
-// cancelCause is Go's producer when the parent can be cancelled: a func
-// type, so that storing it in an interface costs nothing.
-type cancelCause context.CancelCauseFunc
-
-func (c cancelCause) Cancel()                          { c(context.Canceled) }
-func (c cancelCause) CheckAwait(context.Context) error { return nil }
 
 func (f *Future[T]) runFunc(ctx context.Context, fn func(context.Context) (T, error)) {
 	var (
@@ -285,17 +285,20 @@ func (f *Future[T]) resolve(v T, err error) bool {
 	}
 	f.value, f.err = v, err
 	f.resolved.Store(true)
-	done, callbacks := f.done, f.callbacks
-	f.callbacks = nil
+	done, first, more := f.done, f.first, f.more
+	f.first, f.more = waiterAt{}, nil
 	f.mu.Unlock()
 
 	f.wg.Done()
 	if done != nil {
 		close(done)
 	}
-	if callbacks != nil {
-		for _, cb := range *callbacks {
-			cb()
+	if first.w != nil {
+		first.w.resolved(first.i)
+	}
+	if more != nil {
+		for _, w := range *more {
+			w.w.resolved(w.i)
 		}
 	}
 	return true
@@ -373,20 +376,48 @@ func (f *Future[T]) Cancel() {
 	}
 }
 
+// waiter is told when a future it waits on has resolved: combinators keep
+// one state for all their inputs and tell the inputs apart by index, so that
+// waiting costs no closure per input.
+type waiter interface {
+	resolved(i int)
+}
+
+// waiterAt is a waiter and the index it gave.
+type waiterAt struct {
+	w waiter
+	i int
+}
+
+// funcWaiter adapts a callback to a waiter; being a func, it is stored in
+// the interface without an allocation.
+type funcWaiter func()
+
+func (cb funcWaiter) resolved(int) { cb() }
+
 // onResolve calls cb once the future has resolved: at once in the calling
 // goroutine if it already has, otherwise in the goroutine that resolves it.
-func (f *Future[T]) onResolve(cb func()) {
+func (f *Future[T]) onResolve(cb func()) { f.notify(funcWaiter(cb), 0) }
+
+// notify calls w.resolved(i) once the future has resolved: at once in the
+// calling goroutine if it already has, otherwise in the goroutine that
+// resolves it. The first waiter of a future costs no allocation.
+func (f *Future[T]) notify(w waiter, i int) {
 	if !f.resolved.Load() {
 		f.mu.Lock()
 		if !f.resolved.Load() {
-			if f.callbacks == nil {
-				f.callbacks = new([]func())
+			switch {
+			case f.first.w == nil:
+				f.first = waiterAt{w, i}
+			case f.more == nil:
+				f.more = &[]waiterAt{{w, i}}
+			default:
+				*f.more = append(*f.more, waiterAt{w, i})
 			}
-			*f.callbacks = append(*f.callbacks, cb)
 			f.mu.Unlock()
 			return
 		}
 		f.mu.Unlock()
 	}
-	cb()
+	w.resolved(i)
 }

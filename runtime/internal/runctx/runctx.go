@@ -59,8 +59,14 @@ func (c *Context) Init(values, stop context.Context) {
 	}
 }
 
-// Deadline reports no deadline: deadlines come from contexts derived from c.
-func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline is the stop context's deadline, if any: a context that ends
+// when stop does ends by stop's deadline.
+func (c *Context) Deadline() (time.Time, bool) {
+	if c.stop != nil {
+		return c.stop.Deadline()
+	}
+	return time.Time{}, false
+}
 
 // Value returns the value for key from the values context.
 func (c *Context) Value(key any) any { return c.values.Value(key) }
