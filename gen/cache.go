@@ -1,7 +1,9 @@
 package gen
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -34,6 +36,10 @@ type genCache struct {
 	tool string
 }
 
+// toolID identifies this program's build: the Go build ID that the linker
+// writes into an ELF executable (a hash of its inputs and content), or
+// else a hash of the whole file, which costs tens of milliseconds on a
+// large binary.
 var toolID = sync.OnceValue(func() string {
 	exe, err := os.Executable()
 	if err != nil {
@@ -44,12 +50,44 @@ var toolID = sync.OnceValue(func() string {
 		return ""
 	}
 	defer f.Close()
+	if id := goBuildID(f); id != "" {
+		return "buildid " + id
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return ""
 	}
 	return hex.EncodeToString(h.Sum(nil))
 })
+
+// goBuildID reads the Go build ID from an ELF executable's
+// .note.go.buildid note (as go tool buildid does), or returns "".
+func goBuildID(r io.ReaderAt) string {
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return ""
+	}
+	sec := ef.Section(".note.go.buildid")
+	if sec == nil {
+		return ""
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) < 16 {
+		return ""
+	}
+	// A note: name size, description size, type, then the name ("Go"
+	// padded to 4 bytes) and the description, the build ID.
+	order := ef.ByteOrder
+	nameSize, descSize := order.Uint32(data), order.Uint32(data[4:])
+	start := 12 + (nameSize+3)&^3
+	if uint32(len(data)) < start+descSize || !bytes.HasPrefix(data[12:], []byte("Go\x00")) {
+		return ""
+	}
+	return string(data[start : start+descSize])
+}
 
 // openCache returns the cache in dir, or nil when dir is "" or this
 // program cannot identify itself.
