@@ -33,12 +33,25 @@
 //
 // Spec.Retries+1 is the job's MaxAttempts; Spec.Backoff, when set, replaces
 // River's retry policy with the same capped exponential backoff with jitter
-// as the task loop's; Spec.Timeout is the job's timeout (none when zero:
-// River's one-minute default does not apply); Spec.Delay schedules the job
-// that much later; Spec.Queue names its River queue ("default" when empty);
-// Spec.Every makes the task a River periodic job, inserted by the cluster's
-// elected leader only, so it runs once per interval across all processes.
-// An error marked taskloop.Permanent cancels the job instead of retrying it.
+// as the task loop's; Spec.Timeout is the job's timeout (when zero, not
+// River's one-minute default but Options.RescueStuckJobsAfter, an hour by
+// default: River never rescues a job without a timeout after a crash);
+// Spec.Delay schedules the job that much later; Spec.Queue names its River
+// queue ("default" when empty); Spec.Every makes the task a River periodic
+// job, inserted by the cluster's elected leader only, so it runs once per
+// interval across all processes. An error marked taskloop.Permanent cancels
+// the job instead of retrying it.
+//
+// # Every worker process registers every durable task
+//
+// A process works only the jobs of the tasks it registered; the others stay
+// in the queue for the processes that did. But any process that works jobs
+// may be elected River's leader, and the leader alone inserts periodic jobs
+// (only those it registered) and rescues stuck jobs (discarding those of
+// tasks it does not know). So every process that works jobs should register
+// every durable task of the application, as calling each package's
+// RegisterTasks does; a process that registers fewer should only insert
+// (Options.InsertOnly), which keeps it out of the election.
 package durable
 
 import (
@@ -77,8 +90,11 @@ type Options struct {
 	// server that leaves the work to worker processes.
 	InsertOnly bool
 	// RescueStuckJobsAfter is how long a job may stay running before River
-	// assumes its worker died and runs it again. Default: River's, 1 hour
-	// (more if a task's timeout is longer).
+	// assumes its worker died and runs it again: the longest a crash delays
+	// a job. Default: 1 hour, as River's. A task with a longer Timeout is
+	// rescued only once its timeout has passed; a task with no Timeout gets
+	// this as its timeout, so that River can rescue it (River never rescues
+	// a job without one).
 	RescueStuckJobsAfter time.Duration
 	// FetchPollInterval is how often workers look for jobs when no insert
 	// notification woke them. Default: River's, 1 second. Below River's
@@ -113,6 +129,9 @@ func New(pool *pgxpool.Pool, opts Options) *Backend {
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = time.Minute
+	}
+	if opts.RescueStuckJobsAfter <= 0 {
+		opts.RescueStuckJobsAfter = time.Hour
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -156,7 +175,9 @@ func queueName(q string) string {
 
 // Start creates River's client with a worker for every registered task and
 // a periodic job for every one with an interval, and starts working,
-// unless InsertOnly. The client stops with Stop, not with ctx.
+// unless InsertOnly. ctx bounds the start (a first contact with the
+// database); the client stops with Stop, not with ctx. Jobs' contexts carry
+// ctx's values.
 func (b *Backend) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -168,7 +189,8 @@ func (b *Backend) Start(ctx context.Context) error {
 	var periodic []*river.PeriodicJob
 	for _, name := range slices.Sorted(maps.Keys(b.defs)) {
 		d := b.defs[name]
-		if err := addWorker(workers, name, &worker{b: b}); err != nil {
+		w := &worker{def: d, maxBackoff: b.opts.MaxBackoff, noTimeout: b.opts.RescueStuckJobsAfter}
+		if err := addWorker(workers, name, w); err != nil {
 			return fmt.Errorf("durable: task %s: %w", name, err)
 		}
 		queues[queueName(d.Spec.Queue)] = river.QueueConfig{MaxWorkers: b.opts.MaxWorkers}
@@ -186,8 +208,12 @@ func (b *Backend) Start(ctx context.Context) error {
 		Schema:               b.opts.Schema,
 		Workers:              workers,
 		RescueStuckJobsAfter: b.opts.RescueStuckJobsAfter,
-		FetchPollInterval:    b.opts.FetchPollInterval,
-		FetchCooldown:        min(b.opts.FetchPollInterval, 100*time.Millisecond),
+		// Every worker states its timeout (see worker.Timeout); River's
+		// default JobTimeout (1 minute) would only make it refuse a rescue
+		// window shorter than that.
+		JobTimeout:        b.opts.RescueStuckJobsAfter,
+		FetchPollInterval: b.opts.FetchPollInterval,
+		FetchCooldown:     min(b.opts.FetchPollInterval, 100*time.Millisecond),
 		// Jobs of tasks this process does not know are other processes':
 		// inserting them is fine, fetching them is not.
 		SkipUnknownJobCheck: true,
@@ -202,6 +228,11 @@ func (b *Backend) Start(ctx context.Context) error {
 		return fmt.Errorf("durable: %w", err)
 	}
 	if cfg.Queues != nil {
+		// River stops when the context of its Start ends, so it gets one
+		// that does not; ctx still bounds the first contact.
+		if err := b.pool.Ping(ctx); err != nil {
+			return fmt.Errorf("durable: starting River: %w", err)
+		}
 		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("durable: starting River: %w", err)
 		}
@@ -257,7 +288,10 @@ func (b *Backend) Enqueue(ctx context.Context, spec taskloop.Spec, args []byte) 
 		if e == nil {
 			id = res.Job.ID
 		}
-		err = e
+		// Retrying in the same transaction cannot help: after an error
+		// PostgreSQL refuses every statement until the transaction ends
+		// (SQLSTATE 25P02), which would hide this error behind that one.
+		err = taskloop.Permanent(e)
 	} else {
 		res, e := client.Insert(ctx, job, insertOpts(spec))
 		if e == nil {
@@ -339,44 +373,42 @@ func (a *jobArgs) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// worker works the jobs of every registered task, by kind.
+// worker works the jobs of one registered task: River registers a worker
+// per kind, and definitions are fixed once the backend has started, so that
+// each worker holds its own and working a job takes no lock.
 type worker struct {
 	river.WorkerDefaults[jobArgs]
-	b *Backend
-}
-
-func (w *worker) def(kind string) (taskloop.Definition, bool) {
-	w.b.mu.Lock()
-	defer w.b.mu.Unlock()
-	d, ok := w.b.defs[kind]
-	return d, ok
+	def        taskloop.Definition
+	maxBackoff time.Duration
+	noTimeout  time.Duration // the timeout of a task without one
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
-	d, ok := w.def(job.Kind)
-	if !ok {
-		return fmt.Errorf("durable: no task %s in this process", job.Kind)
-	}
-	err := d.RunJSON(ctx, job.Args.data)
+	err := w.def.RunJSON(ctx, job.Args.data)
 	if err != nil && taskloop.IsPermanent(err) {
 		return river.JobCancel(err)
 	}
 	return err
 }
 
-func (w *worker) Timeout(job *river.Job[jobArgs]) time.Duration {
-	if d, ok := w.def(job.Kind); ok && d.Spec.Timeout > 0 {
-		return d.Spec.Timeout
+// Timeout is the task's Timeout, or the rescue window for a task without
+// one. River's rescuer consults it too, and never rescues a job whose
+// timeout is infinite: a task with no timeout whose worker died would stay
+// running in the database for ever. Bounded by the rescue window, such a
+// task is cancelled when River would consider it stuck and run it again
+// anyway.
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration {
+	if w.def.Spec.Timeout > 0 {
+		return w.def.Spec.Timeout
 	}
-	return -1 // no timeout, as in the task loop
+	return w.noTimeout
 }
 
 func (w *worker) NextRetry(job *river.Job[jobArgs]) time.Time {
-	d, ok := w.def(job.Kind)
-	if !ok || d.Spec.Backoff <= 0 {
+	if w.def.Spec.Backoff <= 0 {
 		return time.Time{} // River's policy
 	}
-	return time.Now().Add(d.Spec.RetryDelay(job.Attempt, w.b.opts.MaxBackoff))
+	return time.Now().Add(w.def.Spec.RetryDelay(job.Attempt, w.maxBackoff))
 }
 
 // addWorker registers w for the task's kind. River's AddWorkerArgs panics

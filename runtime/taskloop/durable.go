@@ -75,7 +75,17 @@ func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 	if err != nil {
 		return future.Failed[Receipt](err)
 	}
-	if l.opts.Backend.InTx(ctx) {
+	switch {
+	case l.opts.Backend.InTx(ctx):
+		// In the caller's transaction, once: a failed statement aborts
+		// the transaction, so a retry could only fail again.
+		once := enqueueSpec(spec)
+		once.Retries = 0
+		return Submit(ctx, nil, once, enqueue)
+	case l.closingFlag.Load():
+		// The loop takes no new tasks while it shuts down, but its backend
+		// still works jobs, which may start durable tasks of their own:
+		// store those in the caller rather than fail them.
 		return Submit(ctx, nil, enqueueSpec(spec), enqueue)
 	}
 	return Submit(ctx, l, enqueueSpec(spec), enqueue)

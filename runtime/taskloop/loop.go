@@ -204,14 +204,18 @@ func (l *Loop) Start(ctx context.Context) error {
 		l.mu.Unlock()
 		return errors.New("taskloop: Start called twice or after Shutdown")
 	}
+	// Periodic tasks and durable jobs run with Start's values and this
+	// loop, so that the tasks they start find it.
+	base := WithLoop(context.WithoutCancel(ctx), l)
 	if b := l.opts.Backend; b != nil {
-		// The backend stops with the loop's Shutdown, not with ctx.
-		if err := b.Start(context.WithoutCancel(ctx)); err != nil {
+		// ctx bounds the backend's start (its first contact with the
+		// database); the backend stops with the loop's Shutdown.
+		if err := b.Start(WithLoop(ctx, l)); err != nil {
 			l.mu.Unlock()
 			return fmt.Errorf("taskloop: starting the durable backend: %w", err)
 		}
 	}
-	l.baseCtx = context.WithoutCancel(ctx)
+	l.baseCtx = base
 	l.startLocked()
 	l.stopStartCtx = context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,360 @@
+package durable_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/gofutures/futures/runtime/durable"
+	"github.com/gofutures/futures/runtime/durable/internal/pgtest"
+	"github.com/gofutures/futures/runtime/taskloop"
+)
+
+// recordArgs are the arguments of internal/testworker's task,
+// durabletest.record, as a River JobArgs: a process that only inserts can
+// insert its jobs in bulk with River's InsertMany through Backend.Client.
+type recordArgs struct {
+	N       int64 `json:"n"`
+	SleepMS int   `json:"sleep_ms"`
+}
+
+func (recordArgs) Kind() string { return "durabletest.record" }
+
+// workerProcess is a running internal/testworker.
+type workerProcess struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+	exited chan error
+}
+
+// syncBuffer is a bytes.Buffer for a process's output and a test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startProcess starts a worker process on db's schema and waits until it
+// works. It is stopped, if still running, when the test ends.
+func startProcess(t *testing.T, db *pgtest.DB, name string, args ...string) *workerProcess {
+	t.Helper()
+	cmd := exec.Command(binary(t, "testworker"),
+		append([]string{"-database-url", db.URL, "-schema", db.Schema, "-name", name}, args...)...)
+	p := &workerProcess{name: name, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The worker exits when its standard input ends: when the test stops
+	// it, or dies.
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		ok := sc.Scan() && sc.Text() == "ready"
+		ready <- ok
+		_, _ = io.Copy(io.Discard, stdout)
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		p.exited <- nil
+		if t.Failed() {
+			t.Logf("worker %s's log:\n%s", name, p.stderr.String())
+		}
+	})
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("worker %s did not start:\n%s", name, p.stderr.String())
+		}
+	case <-time.After(safety):
+		t.Fatalf("worker %s did not start in %v:\n%s", name, safety, p.stderr.String())
+	}
+	return p
+}
+
+// stop stops the worker gracefully and waits for it to exit.
+func (p *workerProcess) stop(t *testing.T) {
+	t.Helper()
+	_ = p.stdin.Close()
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		if err != nil {
+			t.Errorf("worker %s: %v\n%s", p.name, err, p.stderr.String())
+		}
+	case <-time.After(safety):
+		t.Errorf("worker %s did not stop", p.name)
+	}
+}
+
+// insertRecords inserts n jobs of durabletest.record, numbered from 1, with
+// River's InsertMany through the Client of an insert-only backend.
+func insertRecords(t *testing.T, db *pgtest.DB, n int, sleep time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	defer cancel()
+	b := durable.New(db.Pool, durable.Options{Schema: db.Schema, InsertOnly: true, Logger: quiet})
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := b.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	const batch = 2000
+	for from := 1; from <= n; from += batch {
+		params := make([]river.InsertManyParams, 0, batch)
+		for i := from; i < from+batch && i <= n; i++ {
+			params = append(params, river.InsertManyParams{
+				Args:       recordArgs{N: int64(i), SleepMS: int(sleep / time.Millisecond)},
+				InsertOpts: &river.InsertOpts{MaxAttempts: 6},
+			})
+		}
+		if _, err := b.Client().InsertManyFast(ctx, params); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// doneTable creates the table where workers record their runs.
+func doneTable(db *pgtest.DB) string {
+	table := db.Table("done")
+	db.Exec("CREATE TABLE " + table + " (n bigint NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT now())")
+	return table
+}
+
+// tally reports how many jobs ran at least once, how many runs beyond the
+// first there were (at-least-once repeats), and the runs of each worker.
+func tally(t *testing.T, db *pgtest.DB, table string) (distinct, duplicates int64, byWorker map[string]int64) {
+	t.Helper()
+	distinct = db.Int("SELECT count(DISTINCT n) FROM " + table)
+	duplicates = db.Int("SELECT count(*) - count(DISTINCT n) FROM " + table)
+	byWorker = map[string]int64{}
+	rows, err := db.Pool.Query(context.Background(), "SELECT worker, count(*) FROM "+table+" GROUP BY worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w string
+		var n int64
+		if err := rows.Scan(&w, &n); err != nil {
+			t.Fatal(err)
+		}
+		byWorker[w] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return distinct, duplicates, byWorker
+}
+
+// unaccounted counts the jobs that ran more often than River counted
+// attempts: a run beyond the first is accounted for only as another
+// attempt (a retry, or a rescue after a crash).
+func unaccounted(t *testing.T, db *pgtest.DB, table string) int64 {
+	t.Helper()
+	return db.Int(`SELECT count(*) FROM (SELECT n, count(*) AS runs FROM ` + table + ` GROUP BY n) d
+		JOIN ` + db.Table("river_job") + ` j ON (j.args->>'n')::bigint = d.n WHERE d.runs > j.attempt`)
+}
+
+// reportDuplicates logs the jobs that ran more than once, with River's
+// record of each attempt, so that every repeat is accounted for.
+func reportDuplicates(t *testing.T, db *pgtest.DB, table string) {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `
+		SELECT d.n, string_agg(d.worker, ',' ORDER BY d.at), j.state, j.attempt, j.errors::text
+		FROM `+table+` d JOIN `+db.Table("river_job")+` j ON (j.args->>'n')::bigint = d.n
+		GROUP BY d.n, j.state, j.attempt, j.errors::text HAVING count(*) > 1 ORDER BY d.n LIMIT 20`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		var workers, state string
+		var attempt int
+		var errs *string
+		if err := rows.Scan(&n, &workers, &state, &attempt, &errs); err != nil {
+			t.Fatal(err)
+		}
+		e := "none"
+		if errs != nil {
+			e = *errs
+		}
+		t.Logf("job n=%d ran on %s: state %s, attempt %d, errors %s", n, workers, state, attempt, e)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScaleOut: two worker processes drain 10,000 jobs between them; every
+// job completes, and a job run twice would be an at-least-once repeat that
+// River's record of the job explains.
+func TestScaleOut(t *testing.T) {
+	t.Parallel()
+	const jobs = 10_000
+	db := pgtest.New(t)
+	table := doneTable(db)
+	w1 := startProcess(t, db, "w1", "-max-workers", "100")
+	w2 := startProcess(t, db, "w2", "-max-workers", "100")
+
+	start := time.Now()
+	insertRecords(t, db, jobs, 0)
+	inserted := time.Since(start)
+	eventually(t, func() bool {
+		return db.Int("SELECT count(*) FROM "+db.Table("river_job")+" WHERE state <> 'completed'") == 0
+	}, "%d jobs to complete", jobs)
+	took := time.Since(start)
+	w1.stop(t)
+	w2.stop(t)
+
+	distinct, duplicates, byWorker := tally(t, db, table)
+	t.Logf("%d jobs inserted in %v and worked in %v (%.0f jobs/s): %d distinct, %d duplicate runs, by worker %v",
+		jobs, inserted.Round(time.Millisecond), took.Round(time.Millisecond), jobs/took.Seconds(), distinct, duplicates, byWorker)
+	if distinct != jobs {
+		t.Errorf("%d jobs ran, want %d", distinct, jobs)
+	}
+	if duplicates > 0 {
+		reportDuplicates(t, db, table)
+	}
+	if n := unaccounted(t, db, table); n > 0 {
+		t.Errorf("%d jobs ran more often than River counted attempts", n)
+	}
+	if byWorker["w1"] == 0 || byWorker["w2"] == 0 {
+		t.Errorf("runs by worker %v: want both to work", byWorker)
+	}
+}
+
+// TestCrash: a worker process killed (SIGKILL) in the middle of jobs leaves
+// them running in the database; another worker, with a short rescue
+// window, rescues them, and every job completes at least once.
+func TestCrash(t *testing.T) {
+	t.Parallel()
+	const jobs = 100
+	db := pgtest.New(t)
+	table := doneTable(db)
+	w1 := startProcess(t, db, "w1", "-max-workers", "10")
+	insertRecords(t, db, jobs, 300*time.Millisecond)
+	running := "SELECT count(*) FROM " + db.Table("river_job") + " WHERE state = 'running'"
+	eventually(t, func() bool {
+		return db.Int("SELECT count(*) FROM "+table) >= 20 && db.Int(running) > 0
+	}, "w1 to be working")
+	if err := w1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-w1.exited
+	w1.exited <- nil
+	killedWhileRunning := db.Int(running)
+	doneAtKill := db.Int("SELECT count(*) FROM " + table)
+	t.Logf("killed w1 with %d jobs done and %d running", doneAtKill, killedWhileRunning)
+	if killedWhileRunning == 0 {
+		t.Fatal("no job was running when w1 died")
+	}
+
+	start := time.Now()
+	w2 := startProcess(t, db, "w2", "-max-workers", "20", "-rescue-after", "2s")
+	eventually(t, func() bool {
+		return db.Int("SELECT count(*) FROM "+db.Table("river_job")+" WHERE state <> 'completed'") == 0
+	}, "every job to complete after the crash")
+	t.Logf("w2 finished in %v", time.Since(start).Round(time.Millisecond))
+	w2.stop(t)
+
+	distinct, duplicates, byWorker := tally(t, db, table)
+	rescued := db.Int("SELECT count(*) FROM " + db.Table("river_job") + " WHERE errors::text LIKE '%Stuck job rescued%'")
+	t.Logf("%d jobs: %d ran, %d duplicate runs, %d rescued, by worker %v", jobs, distinct, duplicates, rescued, byWorker)
+	if distinct != jobs {
+		t.Errorf("%d jobs ran, want %d", distinct, jobs)
+	}
+	if rescued != killedWhileRunning {
+		t.Errorf("%d jobs rescued, want the %d running when w1 died", rescued, killedWhileRunning)
+	}
+	// A job runs twice only if w1 recorded it and died before River
+	// marked it completed: a rescued job, which River counts as an attempt.
+	if duplicates > rescued {
+		t.Errorf("%d duplicate runs, more than the %d rescued jobs", duplicates, rescued)
+	}
+	if n := unaccounted(t, db, table); n > 0 {
+		t.Errorf("%d jobs ran more often than River counted attempts", n)
+	}
+	if duplicates > 0 {
+		reportDuplicates(t, db, table)
+	}
+}
+
+// TestMigrateCommand: cmd/migrate applies River's migrations to the schema
+// it is given, and running it again changes nothing.
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	db := pgtest.New(t) // for the pool and the cleanup of the main schema
+	schema := pgtest.NewSchemaName()
+	db.Exec("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	migrate := binary(t, "migrate")
+	for i := range 2 {
+		out, err := exec.Command(migrate, "-database-url", url, "-schema", schema).CombinedOutput()
+		if err != nil {
+			t.Fatalf("migrate (run %d): %v\n%s", i+1, err, out)
+		}
+		if !strings.Contains(string(out), "applied") {
+			t.Errorf("migrate said %q", out)
+		}
+	}
+	if db.Int("SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'river_job'", schema) != 1 {
+		t.Fatalf("no river_job in schema %s", schema)
+	}
+	// A backend on that schema works.
+	ran := make(chan struct{}, 1)
+	spec := taskloop.Spec{Name: "durabletest.migrated", Durable: true}
+	w := startWorker(t, &pgtest.DB{URL: url, Schema: schema, Pool: db.Pool}, durable.Options{}, taskloop.Definition{
+		Spec: spec, RunJSON: func(context.Context, []byte) error { ran <- struct{}{}; return nil },
+	})
+	r, err := await(t, taskloop.AsyncDurable(w.Ctx(), spec, struct{}{}, func(context.Context) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive(t, ran, "the task")
+	w.waitJob(t, r.JobID, rivertype.JobStateCompleted)
+
+	// Without a URL it says how to give one, with usage's exit status.
+	cmd := exec.Command(migrate)
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "-database-url") {
+		t.Errorf("migrate without a URL: %v, %q; want exit status 2 and a hint", err, out)
+	}
+}
