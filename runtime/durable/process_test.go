@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
@@ -356,5 +357,55 @@ func TestMigrateCommand(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "-database-url") {
 		t.Errorf("migrate without a URL: %v, %q; want exit status 2 and a hint", err, out)
+	}
+}
+
+// TestCrashRepeatedly kills one worker after another with SIGKILL while
+// their jobs run, as a flaky machine would; the last worker finishes.
+// Every job completes at least once, and every duplicate run is a job that
+// River rescued.
+func TestCrashRepeatedly(t *testing.T) {
+	t.Parallel()
+	const jobs, kills = 150, 3
+	db := pgtest.New(t)
+	table := doneTable(db)
+	insertRecords(t, db, jobs, 200*time.Millisecond)
+	running := "SELECT count(*) FROM " + db.Table("river_job") + " WHERE state = 'running'"
+	stuck := int64(0) // jobs left running by dead workers, cumulative
+	for i := range kills {
+		before := db.Int("SELECT count(*) FROM " + table)
+		w := startProcess(t, db, fmt.Sprintf("w%d", i+1), "-max-workers", "10", "-rescue-after", "2s")
+		eventually(t, func() bool {
+			return db.Int("SELECT count(*) FROM "+table) >= before+10 && db.Int(running) > 0
+		}, fmt.Sprintf("worker %d to make progress", i+1))
+		if err := w.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-w.exited
+		w.exited <- nil
+		stuck = db.Int(running)
+		t.Logf("killed worker %d with %d jobs done and %d left running by the dead workers", i+1, db.Int("SELECT count(*) FROM "+table), stuck)
+	}
+	last := startProcess(t, db, "last", "-max-workers", "20", "-rescue-after", "2s")
+	eventually(t, func() bool {
+		return db.Int("SELECT count(*) FROM "+db.Table("river_job")+" WHERE state <> 'completed'") == 0
+	}, "every job to complete after the crashes")
+	last.stop(t)
+
+	distinct, duplicates, byWorker := tally(t, db, table)
+	rescued := db.Int("SELECT count(*) FROM " + db.Table("river_job") + " WHERE errors::text LIKE '%Stuck job rescued%'")
+	t.Logf("%d jobs, %d kills: %d ran, %d duplicate runs, %d rescued (%d left running at the last kill), by worker %v",
+		jobs, kills, distinct, duplicates, rescued, stuck, byWorker)
+	if distinct != jobs {
+		t.Errorf("%d jobs ran, want %d", distinct, jobs)
+	}
+	if duplicates > rescued {
+		t.Errorf("%d duplicate runs, more than the %d rescued jobs", duplicates, rescued)
+	}
+	if n := unaccounted(t, db, table); n > 0 {
+		t.Errorf("%d jobs ran more often than River counted attempts", n)
+	}
+	if duplicates > 0 {
+		reportDuplicates(t, db, table)
 	}
 }
