@@ -245,6 +245,11 @@ func (p *plan) check(e *errs, output string) {
 	if len(p.units) == 0 {
 		return
 	}
+	parsed := map[*token.File]bool{}
+	for _, f := range p.pkg.Syntax {
+		parsed[p.pkg.Fset.File(f.Package)] = true
+	}
+	checkShadowing(p.pkg.Types, parsed, p.pkg.Fset, e)
 	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, registrations(p.units), e)
 
 	p.placeFiles(e, output)

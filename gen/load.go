@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/gcexportdata"
@@ -337,6 +338,9 @@ func loadErrors(l *loaded, gen *generated) ErrorList {
 			continue
 		}
 		pos := parsePos(e.Pos)
+		if !pos.IsValid() {
+			pos = l.positionFor(e.Msg)
+		}
 		if pos.Filename != "" && !filepath.IsAbs(pos.Filename) {
 			// go list reports positions relative to the directory it ran
 			// in; the parser's are absolute. One form lets duplicates go.
@@ -350,6 +354,24 @@ func loadErrors(l *loaded, gen *generated) ErrorList {
 		}
 	}
 	return list
+}
+
+// positionFor finds a place in the package for an error go list reported
+// without one: the import of a package that the message names (an import
+// cycle), or else the first file's package clause.
+func (l *loaded) positionFor(msg string) token.Position {
+	fset := l.pkg.Fset
+	for _, f := range l.pkg.Syntax {
+		for _, spec := range f.Imports {
+			if path, err := strconv.Unquote(spec.Path.Value); err == nil && strings.Contains(msg, path) {
+				return fset.Position(spec.Path.Pos())
+			}
+		}
+	}
+	if len(l.pkg.Syntax) > 0 {
+		return fset.Position(l.pkg.Syntax[0].Package)
+	}
+	return token.Position{}
 }
 
 // tolerated reports whether te is about a name the generator will create:

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // taskOptions are the options of //futures:task.
@@ -72,6 +74,9 @@ func (t *task) resultCode() types.Type {
 // checkTask validates a //futures:task declaration's options and signature.
 func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	opts, ok := checkDirectiveOptions(d, 0, taskOptions, e)
+	if !checkCallable(d, e) {
+		return nil
+	}
 	if d.obj == nil {
 		return nil // the type checker has reported why
 	}
@@ -253,9 +258,12 @@ func (t *task) methodNames() []string {
 	return nil
 }
 
+// upperFirst capitalizes the first letter of s, which may take several
+// bytes.
 func upperFirst(s string) string {
-	if s == "" {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[size:]
 }

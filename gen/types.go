@@ -5,6 +5,8 @@ import (
 	"go/types"
 	"reflect"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -32,13 +34,18 @@ func typeCode(t types.Type) jen.Code {
 	case *types.Map:
 		return jen.Map(typeCode(t.Key())).Add(typeCode(t.Elem()))
 	case *types.Chan:
+		elem := typeCode(t.Elem())
+		if inner, ok := t.Elem().(*types.Chan); ok && inner.Dir() == types.RecvOnly && t.Dir() != types.RecvOnly {
+			// chan <-chan T reads as chan<- chan T: parenthesize.
+			elem = jen.Parens(elem)
+		}
 		switch t.Dir() {
 		case types.SendOnly:
-			return jen.Chan().Op("<-").Add(typeCode(t.Elem()))
+			return jen.Chan().Op("<-").Add(elem)
 		case types.RecvOnly:
-			return jen.Op("<-").Chan().Add(typeCode(t.Elem()))
+			return jen.Op("<-").Chan().Add(elem)
 		}
-		return jen.Chan().Add(typeCode(t.Elem()))
+		return jen.Chan().Add(elem)
 	case *types.Signature:
 		return jen.Func().Add(signatureCode(t))
 	case *types.Struct:
@@ -54,7 +61,7 @@ func typeCode(t types.Type) jen.Code {
 			if tag := t.Tag(i); tag != "" {
 				// The tag is part of the type's identity: keep it verbatim,
 				// raw-quoted as people write tags when it can be.
-				if strings.ContainsRune(tag, '`') || strings.ContainsRune(tag, '\r') {
+				if !rawQuotable(tag) {
 					c = c.Add(jen.Lit(tag))
 				} else {
 					c = c.Op("`" + tag + "`")
@@ -92,6 +99,21 @@ func typeCode(t types.Type) jen.Code {
 		return jen.Id(t.Obj().Name())
 	}
 	panic(fmt.Sprintf("futuresgen: unexpected type %T (%v)", t, t))
+}
+
+// rawQuotable reports whether s can be written as a raw string literal:
+// valid UTF-8 with no back quote, carriage return or other control
+// character but tab and newline.
+func rawQuotable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == '`' || r == '\uFEFF' || (unicode.IsControl(r) && r != '\t' && r != '\n') {
+			return false
+		}
+	}
+	return true
 }
 
 func namedCode(obj *types.TypeName, args *types.TypeList) jen.Code {

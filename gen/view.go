@@ -95,6 +95,9 @@ func (v *view) methodNames() []string  { return nil }
 // options, the request struct's bindings and the result.
 func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	opts, ok := checkDirectiveOptions(d, 2, viewOptions, e)
+	if !checkCallable(d, e) {
+		return nil
+	}
 	if len(d.dir.args) < 2 {
 		e.add(d.at(d.dir.kindOff), "//futures:view needs a method and a path pattern, as in //futures:view GET /signup/{id}")
 		return nil
