@@ -2,8 +2,8 @@ package gen_test
 
 // Hostile sources for the whole generator. FuzzGenerate writes a valid
 // package with a fuzzed directive line, placed on one of many function
-// shapes in one of many places, runs gen.Run on it in-process, and checks
-// the generator's promises:
+// shapes in one of many places (fuzz_shapes_test.go), runs gen.Run on it
+// in-process, and checks the generator's promises:
 //
 //   - it never panics;
 //   - when it fails, the error is a gen.ErrorList whose every entry points
@@ -11,13 +11,19 @@ package gen_test
 //     it), and nothing was written;
 //   - when it succeeds, every generated file starts with the header, is
 //     gofmt-clean, and the package with its generated files type-checks
-//     (in-process, from export data); the first time a package of a new
-//     shape succeeds (its tokens, literals aside, not seen before), it is
-//     also built and vetted by the go command.
+//     (in-process, from export data) and passes the go vet checks that
+//     need no facts (in-process too); when fuzzing, the first package of
+//     each new shape (its tokens, literals aside) is also built and vetted
+//     by the go command.
 //
 //	go test -run '^$' -fuzz '^FuzzGenerate$' -fuzztime 2m ./gen
 //
-// TestGenerateMutations is its deterministic counterpart for CI: every
+// Every input costs a gen.Run, that is a go list: a few per second.
+// FuzzGenerateFast (fuzz_fast_test.go, -tags fuzzfast) runs the same
+// inputs ten times faster without the go command. Plain go test runs the
+// curated seeds and the crashers under testdata/fuzz/FuzzGenerate.
+//
+// TestGenerateMutations is the deterministic counterpart for CI: every
 // directive of testdata/gen mutated in a few systematic ways, with the
 // same checks.
 
@@ -52,256 +58,6 @@ import (
 
 	"github.com/gofutures/futures/gen"
 )
-
-// fuzzImports is the import block of every file of a fuzzed package, with a
-// use of each import so that none is unused whatever the shape.
-const fuzzImports = `import (
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/netip"
-	"net/url"
-	"time"
-	"unsafe"
-
-	"github.com/gofutures/futures/runtime/future"
-)
-
-var (
-	_ context.Context
-	_ json.Marshaler
-	_ io.Reader
-	_ http.Handler
-	_ netip.Addr
-	_ url.Values
-	_ time.Time
-	_ unsafe.Pointer
-	_ *future.Future[int]
-)
-`
-
-// fuzzTypes are the types the shapes use.
-const fuzzTypes = `
-type Msg struct {
-	To   string ` + "`json:\"to\"`" + `
-	N    int
-	note string
-}
-
-type Box[T any] struct{ V T }
-
-type Alias = map[string][]int
-
-type Named int
-
-type Text string
-
-func (t *Text) UnmarshalText(b []byte) error { *t = Text(b); return nil }
-
-type Stamp struct{ unix int64 }
-
-func (s Stamp) MarshalJSON() ([]byte, error) { return []byte("0"), nil }
-func (s *Stamp) UnmarshalJSON([]byte) error  { return nil }
-
-type Svc struct{ name string }
-
-type Gen[T any] struct{ v T }
-
-type Iface interface{ M() }
-
-type étape struct{}
-
-type SvcAlias = Svc
-
-type Ctx = context.Context
-
-type MyCtx context.Context
-
-type MyErr struct{}
-
-func (MyErr) Error() string { return "" }
-
-type E = error
-
-type Req struct {
-	ID    string   ` + "`path:\"id\"`" + `
-	Q     []string ` + "`query:\"q\"`" + `
-	Token string   ` + "`header:\"X-Token\"`" + `
-	S     string   ` + "`cookie:\"s\"`" + `
-	Body  *Msg
-}
-`
-
-// fuzzShape is a declaration that a directive annotates: BODY stands for
-// its body; Ref is how other code names it, so that callers can refer to
-// RefLater and RefAsync before they exist.
-type fuzzShape struct{ Decl, Ref string }
-
-var fuzzShapes = []fuzzShape{
-	{"func F() BODY", "F"},
-	{"func F(ctx context.Context) error BODY", "F"},
-	{"func F(ctx context.Context, to string, n int) (string, error) BODY", "F"},
-	{"func F(n int) string BODY", "F"},
-	{"func F(ctx context.Context, prefix string, parts ...string) (int, error) BODY", "F"},
-	{"func F(context.Context, string, int) error BODY", "F"},
-	{"func F(_ context.Context, _ string, x int) error BODY", "F"},
-	{"func F(ctx string) error BODY", "F"},
-	{"func F(n int, ctx context.Context) error BODY", "F"},
-	{"func F(ctx context.Context, m Msg, b Box[string], a Alias, ch <-chan int, fn func(int) error, s struct {\n\tA int `json:\"a\"`\n}, arr [3]byte, r *http.Request, q url.Values, e any, i Iface, p unsafe.Pointer, c complex128) ([]Box[int], error) BODY", "F"},
-	{"func F(ctx context.Context) (int, int) BODY", "F"},
-	{"func F(ctx context.Context) (int, string, error) BODY", "F"},
-	{"func F(ctx context.Context) (error, int) BODY", "F"},
-	{"func F(ctx context.Context) (n int, err error) BODY", "F"},
-	{"func F[T any](ctx context.Context, v T) error BODY", "F[int]"},
-	{"func F[T any, U ~int](v T, u U) (T, error) BODY", "F[string, int]"},
-	{"func (s *Svc) F(ctx context.Context, to string) error BODY", "(*Svc).F"},
-	{"func (s Svc) F(to string) string BODY", "Svc.F"},
-	{"func (*Svc) F(ctx context.Context) (int, error) BODY", "(*Svc).F"},
-	{"func (g *Gen[T]) F(ctx context.Context) error BODY", "(*Gen[int]).F"},
-	{"func (g Gen[T]) F(v T) T BODY", "Gen[int].F"},
-	{"func (n Named) F() error BODY", "Named.F"},
-	{"func (ctx *Svc) F(context context.Context) error BODY", "(*Svc).F"},
-	{"func (future *Svc) F(taskloop string, err error) (error, error) BODY", "(*Svc).F"},
-	{"func F(ctx context.Context, req Req) (Msg, error) BODY", "F"},
-	{"func F(ctx context.Context, req struct {\n\tID int `path:\"id\"`\n}) (*Msg, error) BODY", "F"},
-	{"func F(r *http.Request) error BODY", "F"},
-	{"func F(ctx context.Context, r *http.Request) (string, error) BODY", "F"},
-	{"func F(ctx context.Context) *future.Future[Msg] BODY", "F"},
-	{"func F(ctx context.Context) *future.Future[func()] BODY", "F"},
-	{"func F(ctx context.Context, req struct {\n\tBody Msg\n\tX    Text          `query:\"x\"`\n\tT    time.Time     `query:\"t\"`\n\tD    time.Duration `header:\"d\"`\n\tA    []netip.Addr  `query:\"a\"`\n}) (map[string]any, error) BODY", "F"},
-	{"func F(ctx context.Context, req struct {\n\tRest string `path:\"rest\"`\n\tPath string `path:\"path\"`\n\tSKU  string `path:\"sku\"`\n}) (string, error) BODY", "F"},
-	{"func F(ctx context.Context, req struct {\n\tBody *map[string]any `body:\"json,allowunknown\"`\n\tN    []uint16        `query:\"n\"`\n\tF    float32         `query:\"f\"`\n\tB    bool            `cookie:\"b\"`\n}) error BODY", "F"},
-	{"func F(ctx context.Context, req struct {\n\tM   map[string]int `query:\"m\"`\n\tDup string         `query:\"d\"`\n\tD2  string         `query:\"d\"`\n\tMsg\n}) error BODY", "F"},
-	{"func F(ctx context.Context) (chan int, error) BODY", "F"},
-	{"func F(ctx context.Context, s Stamp, ids []int64, m map[int]string, p *Msg) error BODY", "F"},
-	{"func F(ctx context.Context, f func()) error BODY", "F"},
-	{"func F(ctx context.Context, c chan int, m map[Msg]string) error BODY", "F"},
-	{"func F(ctx context.Context, x interface{ M() }) error BODY", "F"},
-	{"func F(future int, taskloop string, ctx context.Context, err error, args []string, time int) error BODY", "F"},
-	{"func F(ctx context.Context, v ...Msg) error BODY", "F"},
-	{"func F(ctx context.Context, n Named, t Text, s Stamp) (Named, error) BODY", "F"},
-	{"func F(ctx context.Context) (Alias, error) BODY", "F"},
-	{"func F(ctx context.Context, b []byte) ([]byte, error) BODY", "F"},
-	{"func F(ctx context.Context) (struct{ A int }, error) BODY", "F"},
-	{"func F(ctx context.Context) (any, error) BODY", "F"},
-	{"func F(ctx context.Context) (func(), error) BODY", "F"},
-	{"func F(ctx context.Context) (context.Context, error) BODY", "F"},
-	{"func F(ctx context.Context) (*future.Future[int], error) BODY", "F"},
-	{"func F(ctx context.Context) (e error) BODY", "F"},
-	{"func F(ctx context.Context, _ ...int) BODY", "F"},
-	{"func F(ctx context.Context, fn func(context.Context) (string, error)) error BODY", "F"},
-	{"func F(ctx context.Context, p *[]*map[string]*Msg, ch chan<- struct{}) error BODY", "F"},
-	{"func F(ctx context.Context, x, y int, s, t string) (r1 int, e error) BODY", "F"},
-	{"func F(ctx context.Context, t time.Time, d time.Duration) (time.Time, error) BODY", "F"},
-	{"func f(ctx context.Context, to string) error BODY", "f"},
-	{"func (s *Svc) f(ctx context.Context) BODY", "(*Svc).f"},
-	{"func F(ctx context.Context, cb func(...int) []chan<- map[string]func() error) error BODY", "F"},
-	{"func F(ctx context.Context, a [0]int, b [1 << 3]Msg, c struct{}) (struct{}, error) BODY", "F"},
-	{"func F(ctx context.Context, émail string, ñ int, _ bool, arg3 int, Arg3 string, a, A int) error BODY", "F"},
-	{"func Ñandú(ctx context.Context, ids ...int64) (string, error) BODY", "Ñandú"},
-	{"func (e *étape) F(ctx context.Context) error BODY", "(*étape).F"},
-	{"func (s *SvcAlias) F(ctx context.Context, req Req) (Msg, error) BODY", "(*SvcAlias).F"},
-	{"func init() BODY", "init"},
-	{"func main() BODY", "main"},
-	{"func _(ctx context.Context) error BODY", "_"},
-	{"func (s *Svc) _(ctx context.Context) error BODY", "(*Svc)._"},
-	{"func F(ctx MyCtx, c Ctx) error BODY", "F"},
-	{"func F(ctx context.Context) (MyErr, error) BODY", "F"},
-	{"func F(ctx context.Context) E BODY", "F"},
-}
-
-const fuzzBody = "{ panic(0) }"
-
-// Placements of the directive relative to the shape.
-const fuzzPlacements = 12
-
-func placeDirective(d string, shape fuzzShape, place int) string {
-	decl := func(body string) string { return strings.Replace(shape.Decl, "BODY", body, 1) }
-	fn := decl(fuzzBody)
-	switch place % fuzzPlacements {
-	case 1: // after a paragraph of prose, as gofmt leaves it
-		return "// F does something.\n//\n" + d + "\n" + fn
-	case 2: // before the prose
-		return d + "\n// F does something.\n" + fn
-	case 3: // twice
-		return d + "\n" + d + "\n" + fn
-	case 4: // after another directive
-		return "//futures:task\n" + d + "\n" + fn
-	case 5: // floating, separated by a blank line
-		return d + "\n\n" + fn
-	case 6: // on a type
-		return d + "\ntype T3 struct{}\n\n" + fn
-	case 7: // inside the body
-		return decl("{\n\t" + d + "\n\tpanic(0)\n}")
-	case 8: // after the code, on the same line
-		return fn + " " + d
-	case 9: // in a var group
-		return "var (\n\t" + d + "\n\tV = 1\n)\n\n" + fn
-	case 10: // at the end of the file
-		return fn + "\n\n" + d + "\n"
-	case 11: // on two functions
-		return d + "\n" + fn + "\n\n" + d + "\nfunc G(ctx context.Context) error " + fuzzBody
-	}
-	return d + "\n" + fn
-}
-
-// Flags of a fuzzed package.
-const (
-	flagCallers    = 1 << iota // code that uses the wrappers before they exist
-	flagStale                  // a stale generated file is there already
-	flagCRLF                   // the file has CRLF line endings
-	flagConstraint             // the function is in a file with a build constraint
-	flagClash                  // package-level names that generated code might import
-	flagPkgFuture              // the package is named future
-)
-
-// fuzzDirective turns fuzz input into a directive line: one line, a line
-// comment, never a //line directive (which would move the positions of
-// what follows out of the package, as the user asked).
-func fuzzDirective(s string) string {
-	if len(s) > 400 {
-		s = s[:400]
-	}
-	s = strings.ReplaceAll(s, "\n", " ")
-	if !strings.HasPrefix(s, "//") || strings.HasPrefix(s, "//line") {
-		s = "//futures:" + strings.TrimPrefix(s, "//")
-	}
-	return s
-}
-
-// fuzzPackage returns the files of the package for one fuzz input.
-func fuzzPackage(directive string, shapeIdx, place, flags uint8) map[string]string {
-	shape := fuzzShapes[int(shapeIdx)%len(fuzzShapes)]
-	d := fuzzDirective(directive)
-	pkg := "p"
-	if flags&flagPkgFuture != 0 {
-		pkg = "future"
-	}
-	head := "package " + pkg + "\n\n" + fuzzImports
-	main := head + fuzzTypes
-	code := "\n" + placeDirective(d, shape, int(place)) + "\n"
-	if flags&flagClash != 0 {
-		main += "\nvar taskloop, view, errors, strconv = 1, 2, 3, 4\n"
-	}
-	if flags&flagCallers != 0 {
-		main += "\nvar (\n\t_ = " + shape.Ref + "Later\n\t_ = " + shape.Ref + "Async\n)\n"
-	}
-	files := map[string]string{}
-	if flags&flagConstraint != 0 {
-		files["f_linux.go"] = "//go:build linux\n\n" + head + code
-	} else {
-		main += code
-	}
-	if flags&flagCRLF != 0 {
-		main = strings.ReplaceAll(main, "\n", "\r\n")
-	}
-	files["p.go"] = main
-	if flags&flagStale != 0 {
-		files[gen.DefaultOutput] = gen.Header + "\n\npackage " + pkg + "\n\nfunc FAsync() {}\n\nvar stale int = \"stale\"\n"
-	}
-	return files
-}
 
 // genHarness is a module, kept for the life of a fuzz worker, in which
 // every fuzz input is written as package p and generated.
@@ -489,7 +245,7 @@ func (h *genHarness) runPackage(t *testing.T, files map[string]string) (genOutco
 	}
 	slices.Sort(generated)
 	if msg := h.typeCheck(after); msg != "" {
-		bad("gen.Run wrote a package that does not type-check: %s\n%s", msg, dumpFiles(after, generated))
+		bad("gen.Run wrote a package that %s\n%s", msg, dumpFiles(after, generated))
 		return outcomeGenerated, problems
 	}
 	if msg := h.buildOnce(t, after, generated); msg != "" {
@@ -503,15 +259,10 @@ func (h *genHarness) runPackage(t *testing.T, files map[string]string) (genOutco
 // every problem is a known bug is skipped, so that a fuzzing session can
 // look past them for new ones; by default they fail, until they are fixed.
 var knownBugs = []*regexp.Regexp{
-	// A function named init, or _, or a method named _, gets wrappers that
-	// cannot refer to it.
-	regexp.MustCompile(`undefined: init\b`),
-	regexp.MustCompile(`cannot use _ as value`),
-	regexp.MustCompile(`has no field or method _\)`),
-	// upperFirst cuts a multi-byte first letter in two: a method task of
-	// an unexported type named étape, a durable task with a parameter
-	// named émail.
-	regexp.MustCompile(`(?s)produced invalid Go.*(illegal UTF-8 encoding|U\+FFFD)`),
+	// A durable task's parameter whose name does not start with an
+	// upper-casable letter (_id) becomes an unexported field of the
+	// arguments struct: encoding/json drops it from the job.
+	regexp.MustCompile(`struct field \S+ has json tag but is not exported`),
 }
 
 func allKnown(problems []string) bool {
@@ -595,7 +346,8 @@ func dirDiff(before, after map[string][]byte) string {
 
 // badPosition says what is wrong with e's position, or "": it must name
 // one of the package's files (sources holds them: path → content), a line
-// of it, and a column within that line or 0.
+// of it, and a column within that line or 0 (or just past its newline: the
+// end of a file that ends with one is there, as go/token counts lines).
 func badPosition(e *gen.Error, sources map[string][]byte) string {
 	if e.Msg == "" {
 		return "no message"
@@ -608,7 +360,7 @@ func badPosition(e *gen.Error, sources map[string][]byte) string {
 	if e.Pos.Line < 1 || e.Pos.Line > len(lines) {
 		return fmt.Sprintf("line %d is not in %s, which has %d lines", e.Pos.Line, filepath.Base(e.Pos.Filename), len(lines))
 	}
-	if n := len(lines[e.Pos.Line-1]); e.Pos.Column < 0 || e.Pos.Column > n+1 {
+	if n := len(lines[e.Pos.Line-1]); e.Pos.Column < 0 || e.Pos.Column > n+2 {
 		return fmt.Sprintf("column %d is not in line %d, which has %d bytes", e.Pos.Column, e.Pos.Line, n)
 	}
 	return ""
@@ -641,7 +393,8 @@ func dumpFiles(files map[string][]byte, names []string) string {
 }
 
 // typeCheck type-checks the files of package p that the build context
-// selects, with dependencies from export data, and returns the errors.
+// selects, with dependencies from export data, then runs the go vet checks
+// that need no facts on the generated files, and says what is wrong.
 func (h *genHarness) typeCheck(files map[string][]byte) string {
 	var syntax []*ast.File
 	var errs []string
@@ -665,11 +418,21 @@ func (h *genHarness) typeCheck(files map[string][]byte) string {
 		GoVersion: "go1.26",
 		Error:     func(err error) { errs = append(errs, err.Error()) },
 	}
+	info := gen.FuzzedTypesInfo()
 	h.mu.Lock() // the importer and the file set are shared
-	conf.Check(h.pkgPath, h.fset, syntax, nil)
-	h.mu.Unlock()
-	return strings.Join(errs, "\n")
+	defer h.mu.Unlock()
+	pkg, _ := conf.Check(h.pkgPath, h.fset, syntax, info)
+	if len(errs) > 0 {
+		return "does not type-check: " + strings.Join(errs, "\n")
+	}
+	// The go vet checks that need no facts, on the generated files.
+	if reports := gen.FuzzedVet(h.fset, syntax, pkg, info, func(name string) bool { return isGeneratedSource(files[name]) }); len(reports) > 0 {
+		return "fails go vet: " + strings.Join(reports, "\n")
+	}
+	return ""
 }
+
+func isGeneratedSource(src []byte) bool { return bytes.HasPrefix(src, []byte(gen.Header+"\n")) }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	return func(yield func(string) bool) {
@@ -731,15 +494,40 @@ func (h *genHarness) buildOnce(t *testing.T, files map[string][]byte, generated 
 		if err == nil {
 			continue
 		}
-		for _, g := range generated {
-			if bytes.Contains(out, []byte(filepath.Base(g)+":")) {
-				return fmt.Sprintf("go %s fails on the generated code: %v\n%s\n%s", args[0], err, out, dumpFiles(files, generated))
-			}
+		if blamesGenerated(out, generated) {
+			return fmt.Sprintf("go %s fails on the generated code: %v\n%s\n%s", args[0], err, out, dumpFiles(files, generated))
 		}
 		t.Logf("go %s fails on the source, not on the generated code: %s", args[0], out)
 		return ""
 	}
 	return ""
+}
+
+// goMessage is a file:line:col: message line of the go command.
+var goMessage = regexp.MustCompile(`(?m)^(?:vet: )?(\S+?\.go):\d+:\d+: (.*)$`)
+
+// blamesGenerated reports whether the go command's output has a message
+// about a generated file that no other file gets too (a struct tag that vet
+// dislikes is copied from the user's signature, as it must be).
+func blamesGenerated(out []byte, generated []string) bool {
+	isGen := func(file string) bool {
+		return slices.ContainsFunc(generated, func(g string) bool { return filepath.Base(g) == filepath.Base(file) })
+	}
+	theirs := map[string]bool{}
+	var ours []string
+	for _, m := range goMessage.FindAllSubmatch(out, -1) {
+		if isGen(string(m[1])) {
+			ours = append(ours, string(m[2]))
+		} else {
+			theirs[string(m[2])] = true
+		}
+	}
+	for _, msg := range ours {
+		if !theirs[msg] {
+			return true
+		}
+	}
+	return false
 }
 
 // fuzzSeedDirectives returns the directive lines of testdata/gen, good and
@@ -797,45 +585,25 @@ func fuzzSeedDirectives(tb testing.TB) []string {
 
 var directiveLine = regexp.MustCompile(`^//\s*futures:`)
 
-// fuzzCurated are the seeds that plain go test runs: each run of the
-// generator costs a go list, and TestGenerateMutations covers testdata.
-var fuzzCurated = []struct {
-	directive           string
-	shape, place, flags uint8
-}{
-	{"//futures:task retries=3 timeout=30s", 2, 0, flagCallers},
-	{"//futures:task durable", 35, 1, 0},
-	{"//futures:task every=1m", 18, 0, flagCallers | flagStale},
-	{"//futures:task", 16, 0, flagConstraint},
-	{"//futures:task queue=mail", 39, 0, flagClash | flagPkgFuture},
-	{"//futures:task backoff=1s", 9, 2, flagCRLF},
-	{"//futures:view GET /users/{id} status=201 template=t.html", 24, 0, 0},
-	{"//futures:view POST /x maxbody=1MiB", 32, 0, flagClash},
-	{"//futures:view GET /{id}", 25, 11, 0},
-	{"//futures:task retry=3 timeout=soon", 1, 3, 0},
-	{"//futures:task", 14, 4, 0},
-	{"// futures:task", 1, 6, flagStale},
-}
-
 func isFuzzing() bool {
 	f := flag.Lookup("test.fuzz")
 	return f != nil && f.Value.String() != ""
 }
 
 func FuzzGenerate(f *testing.F) {
-	for _, c := range fuzzCurated {
-		f.Add(c.directive, c.shape, c.place, c.flags)
+	for _, c := range gen.FuzzedCurated {
+		f.Add(c.Directive, c.Shape, c.Place, c.Flags)
 	}
 	if isFuzzing() {
 		// Every directive of testdata/gen, and a few more, once each, on
 		// shapes, places and flags that vary with it.
 		for i, d := range fuzzSeedDirectives(f) {
-			f.Add(d, uint8(i*7%len(fuzzShapes)), uint8(i%fuzzPlacements), uint8(i*5%64))
+			f.Add(d, uint8(i*7%gen.FuzzedShapes), uint8(i%gen.FuzzedPlacements), uint8(i*5%64))
 		}
 	}
 	h := newGenHarness(f)
 	f.Fuzz(func(t *testing.T, directive string, shape, place, flags uint8) {
-		files := fuzzPackage(directive, shape, place, flags)
+		files := gen.FuzzedFiles(directive, shape, place, flags)
 		describe := func() string {
 			return fmt.Sprintf("directive %q, shape %d, place %d, flags %#x\n%s", directive, shape, place, flags, files["p.go"]+files["f_linux.go"])
 		}
@@ -870,7 +638,7 @@ func TestGenerateMutations(t *testing.T) {
 	copyTree(t, filepath.Join(root, "ok"), mod) // what the cases import
 
 	type variant struct {
-		dir, what string
+		dir, what, kind string
 	}
 	var variants []variant
 	garbage := 0
@@ -898,7 +666,7 @@ func TestGenerateMutations(t *testing.T) {
 					files[e.Name()] = string(data)
 				}
 			}
-			write := func(name, what string, mutated map[string]string) {
+			write := func(name, kind, what string, mutated map[string]string) {
 				dir := filepath.Join(mod, "v", fmt.Sprintf("%s_%s_%03d", group, c.Name(), len(variants)))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
@@ -911,7 +679,7 @@ func TestGenerateMutations(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				variants = append(variants, variant{dir, fmt.Sprintf("%s/%s/%s: %s", group, c.Name(), name, what)})
+				variants = append(variants, variant{dir, fmt.Sprintf("%s/%s/%s: %s", group, c.Name(), name, what), kind})
 			}
 			for _, name := range slices.Sorted(mapKeys(files)) {
 				src := files[name]
@@ -928,7 +696,7 @@ func TestGenerateMutations(t *testing.T) {
 				if group == "ok" {
 					for _, i := range at {
 						for _, m := range mutateDirective(t, src, i, &garbage) {
-							write(name, fmt.Sprintf("line %d %s: %q", i+1, m.what, m.line), map[string]string{name: m.src})
+							write(name, m.kind, fmt.Sprintf("line %d, %s (%s): %q", i+1, m.kind, m.what, m.line), map[string]string{name: m.src})
 						}
 					}
 					continue
@@ -954,12 +722,16 @@ func TestGenerateMutations(t *testing.T) {
 					}
 				}
 				for _, kind := range kinds {
-					write(name, "every directive: "+kind, map[string]string{name: byKind[kind]})
+					write(name, kind, "every directive: "+kind, map[string]string{name: byKind[kind]})
 				}
 			}
 		}
 	}
-	t.Logf("%d mutated packages", len(variants))
+	kinds := map[string]int{}
+	for _, v := range variants {
+		kinds[v.kind]++
+	}
+	t.Logf("%d mutated packages: %v", len(variants), kinds)
 
 	sources := map[string][]byte{}
 	var patterns []string
@@ -1055,6 +827,9 @@ func TestGenerateMutations(t *testing.T) {
 		}
 	}
 	t.Logf("%d packages have errors, %d have none, of which %d got generated files", len(failed), len(good), len(generated))
+	if len(generated) == 0 {
+		t.Fatal("no mutated package got a generated file: the mutations are too destructive to test the success path")
+	}
 	started = time.Now()
 	for _, verb := range []string{"build", "vet"} {
 		cmd := exec.Command("go", append([]string{verb}, generated...)...)

@@ -363,7 +363,7 @@ func (l *loaded) positionFor(msg string) token.Position {
 	fset := l.pkg.Fset
 	for _, f := range l.pkg.Syntax {
 		for _, spec := range f.Imports {
-			if path, err := strconv.Unquote(spec.Path.Value); err == nil && strings.Contains(msg, path) {
+			if path, err := strconv.Unquote(spec.Path.Value); err == nil && slices.Contains(strings.FieldsFunc(msg, isPathDelimiter), path) {
 				return fset.Position(spec.Path.Pos())
 			}
 		}
@@ -373,6 +373,8 @@ func (l *loaded) positionFor(msg string) token.Position {
 	}
 	return token.Position{}
 }
+
+func isPathDelimiter(r rune) bool { return strings.ContainsRune(" \t\n[]\"':,()", r) }
 
 // tolerated reports whether te is about a name the generator will create:
 // an undefined identifier of this package, an undefined qualified name of

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"go/token"
 	"go/types"
 	"slices"
 	"strconv"
@@ -163,9 +164,15 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		t.argsName = "futuresArgs_" + suffix
 		taken := map[string]bool{}
 		for i, p := range t.params {
-			key := upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i)))
+			// encoding/json skips unexported fields: a name that does not
+			// capitalize (_id, あ) gets a prefix that does.
+			base := upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i)))
+			if !token.IsExported(base) {
+				base = "P" + base
+			}
+			key := base
 			for j := 2; taken[key]; j++ {
-				key = upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i))) + strconv.Itoa(j)
+				key = base + strconv.Itoa(j)
 			}
 			taken[key] = true
 			t.argKeys = append(t.argKeys, key)

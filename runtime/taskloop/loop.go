@@ -161,6 +161,7 @@ type Loop struct {
 	mu             sync.Mutex
 	state          loopState
 	waiting        map[*task]struct{} // tasks whose timer is set
+	overflow       []*task            // timer-fired tasks waiting for room in the queue
 	running        []atomic.Pointer[task]
 	stopStartCtx   func() bool
 	shutdownErr    error
@@ -261,6 +262,7 @@ func (l *Loop) work(slot int) {
 		case t := <-l.queue:
 			l.stats.queued.Add(-1)
 			l.execute(slot, t)
+			l.pumpOverflow()
 		case <-l.quit:
 			quit = true
 			return
@@ -384,12 +386,16 @@ func (l *Loop) checkDrained() {
 func (l *Loop) stopHard() int {
 	l.stoppedFlag.Store(true)
 	l.mu.Lock()
-	waiting := l.waiting
-	l.waiting = make(map[*task]struct{})
+	waiting, overflow := l.waiting, l.overflow
+	l.waiting, l.overflow = make(map[*task]struct{}), nil
 	l.mu.Unlock()
 	for t := range waiting {
 		t.timer.Stop()
 		l.stats.waiting.Add(-1)
+		l.stopTask(t)
+	}
+	for _, t := range overflow {
+		l.stats.queued.Add(-1)
 		l.stopTask(t)
 	}
 	// Fail running tasks before cancelling their contexts, so that they
@@ -440,7 +446,7 @@ type Stats struct {
 	Panicked  int64 // attempts that panicked
 	Runs      int64 // runs of periodic tasks
 
-	Queued  int64 // gauge: waiting for a worker
+	Queued  int64 // gauge: waiting for a worker, including submitters waiting for room (policy Block)
 	Running int64 // gauge: running now
 	Waiting int64 // gauge: waiting for a delay, an interval or a retry backoff
 }

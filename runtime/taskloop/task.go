@@ -296,6 +296,10 @@ func (l *Loop) enqueue(ctx context.Context, t *task) {
 
 // requeue puts a task whose timer fired back in the queue. It runs in the
 // timer's goroutine, so it may wait for room.
+//
+// A full queue does not hold the timer's goroutine: the task waits in the
+// loop's overflow list, which workers empty into the queue as it drains,
+// so that any number of delayed tasks firing at once costs no goroutines.
 func (l *Loop) requeue(t *task) {
 	l.stats.queued.Add(1)
 	select {
@@ -303,10 +307,38 @@ func (l *Loop) requeue(t *task) {
 		if l.stoppedFlag.Load() {
 			l.sweepQueue()
 		}
-	case <-l.stopCtx.Done():
+		return
+	default:
+	}
+	l.mu.Lock()
+	if l.stoppedFlag.Load() {
+		l.mu.Unlock()
 		l.stats.queued.Add(-1)
 		l.stopTask(t)
+		return
 	}
+	l.overflow = append(l.overflow, t)
+	l.mu.Unlock()
+	// The queue may have drained since the send failed, with every worker
+	// now idle: move what fits at once.
+	l.pumpOverflow()
+}
+
+// pumpOverflow moves tasks from the overflow list into the queue while
+// there is room. Workers call it after each task.
+func (l *Loop) pumpOverflow() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.overflow) > 0 {
+		select {
+		case l.queue <- l.overflow[0]:
+			l.overflow[0] = nil
+			l.overflow = l.overflow[1:]
+		default:
+			return
+		}
+	}
+	l.overflow = nil // let the backing array go
 }
 
 // after runs t again (or for the first time) after d.
@@ -459,10 +491,18 @@ func (l *Loop) execute(slot int, t *task) {
 	}
 	t.begin()
 	l.stats.running.Add(1)
-	err := t.attempt(l)
+	err := t.attempt(l) // runtime.Goexit leaves here with t in its slot: see work
 	l.stats.running.Add(-1)
+	// t stays in its slot until its fate is decided (retry, settle,
+	// reschedule), so that a hard stop in between finds it there and
+	// fails it with ErrStopped.
+	l.decide(t, err)
 	l.running[slot].Store(nil)
+}
 
+// decide does what follows an attempt of t that ended with err: a retry,
+// the task's end, or a periodic task's next run.
+func (l *Loop) decide(t *task, err error) {
 	if err != nil && t.shouldRetry(err) {
 		l.stats.retried.Add(1)
 		d := t.spec.RetryDelay(int(t.attempts.Load()), l.opts.MaxBackoff)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ type FieldError struct {
 type Problems struct {
 	fields   []FieldError
 	tooLarge int64 // the body limit, when the body went over it
+	timedOut bool  // the body did not arrive before the server's read deadline
 }
 
 // Add records detail as a problem with the value name from in; an empty
@@ -55,6 +57,9 @@ func (p *Problems) Err() error {
 	if p.tooLarge > 0 {
 		return &BindError{Status: http.StatusRequestEntityTooLarge, Limit: p.tooLarge}
 	}
+	if p.timedOut {
+		return &BindError{Status: http.StatusRequestTimeout}
+	}
 	if len(p.fields) == 0 {
 		return nil
 	}
@@ -64,14 +69,17 @@ func (p *Problems) Err() error {
 // BindError is the error of a request that could not be bound. Its fields
 // describe the client's input only, so it is safe to send to the client.
 type BindError struct {
-	Status int          // 400 or 413
+	Status int          // 400, 408 (the body arrived too slowly) or 413
 	Fields []FieldError // for 400
 	Limit  int64        // for 413: the body limit in bytes
 }
 
 func (e *BindError) Error() string {
-	if e.Status == http.StatusRequestEntityTooLarge {
+	switch e.Status {
+	case http.StatusRequestEntityTooLarge:
 		return fmt.Sprintf("request body larger than %d bytes", e.Limit)
+	case http.StatusRequestTimeout:
+		return "request body too slow"
 	}
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
@@ -80,7 +88,7 @@ func (e *BindError) Error() string {
 	return "bad request: " + strings.Join(parts, "; ")
 }
 
-// StatusCode returns 400 or 413.
+// StatusCode returns 400, 408 or 413.
 func (e *BindError) StatusCode() int { return e.Status }
 
 // quote shows a client's value in a problem detail: valid UTF-8, at most 64
@@ -297,6 +305,8 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 	switch {
 	case errors.As(err, &mbe):
 		p.tooLarge = mbe.Limit
+	case isTimeout(err):
+		p.timedOut = true
 	case err == io.EOF:
 		if !optional {
 			p.Add(Body, "", "missing JSON body")
@@ -308,6 +318,13 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 }
 
 var errTrailing = errors.New("trailing data")
+
+// isTimeout reports a read that the server's deadline cut off: the client
+// sent its body too slowly, which is not a problem with its JSON.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 func tooLarge(err error) bool {
 	var mbe *http.MaxBytesError
@@ -329,8 +346,14 @@ func jsonProblem(err error) (field, detail string) {
 	case errors.As(err, &typ):
 		// typ.Value is "number 1e999", "string", …: name only the kind, so
 		// that a huge literal is not echoed back.
-		got, _, _ := strings.Cut(typ.Value, " ")
-		return clip(typ.Field), fmt.Sprintf("want %s, got %s", jsonKind(typ.Type.Kind().String()), jsonValueKind(got))
+		got, literal, _ := strings.Cut(typ.Value, " ")
+		want := jsonKind(typ.Type.Kind().String())
+		// A number where a number goes failed only by its size (an
+		// integer literal for an integer, any for a float).
+		if got == "number" && (want == "a number" || want == "an integer" && !strings.ContainsAny(literal, ".eE")) {
+			return clip(typ.Field), "the number is out of range"
+		}
+		return clip(typ.Field), fmt.Sprintf("want %s, got %s", want, jsonValueKind(got))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		return clip(name), "unknown field"

@@ -95,7 +95,7 @@ func TestJSONBody(t *testing.T) {
 		{name: "wrong type array", body: `{"tags":"a"}`, status: 400, field: "tags", detail: "want an array, got a string"},
 		{name: "wrong type element", body: `{"tags":[true]}`, status: 400, field: "tags", detail: "want a string, got true or false"},
 		{name: "wrong type integer", body: `{"count":1.5}`, status: 400, field: "count", detail: "want an integer, got a number"},
-		{name: "integer out of range", body: `{"count":300}`, status: 400, field: "count", detail: "want an integer, got a number"},
+		{name: "integer out of range", body: `{"count":300}`, status: 400, field: "count", detail: "the number is out of range"},
 		{name: "wrong type top", body: `[1,2]`, status: 400, field: "", detail: "want an object, got an array"},
 		{name: "empty", body: ``, status: 400, field: "", detail: "missing JSON body"},
 		{name: "only white space", body: " \n ", status: 400, field: "", detail: "missing JSON body"},

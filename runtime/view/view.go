@@ -226,11 +226,13 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	var be *BindError
 	if errors.As(err, &be) {
 		detail := "1 request value is invalid"
-		if len(be.Fields) != 1 {
-			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
-		}
-		if be.Status == http.StatusRequestEntityTooLarge {
+		switch {
+		case be.Status == http.StatusRequestEntityTooLarge:
 			detail = fmt.Sprintf("the request body is larger than %d bytes", be.Limit)
+		case be.Status == http.StatusRequestTimeout:
+			detail = "the request body did not arrive in time"
+		case len(be.Fields) != 1:
+			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
 		}
 		h.c.logger.Debug("view rejected a request", "view", h.spec.Name, "err", err)
 		writeProblem(w, be.Status, detail, "", be.Fields)
