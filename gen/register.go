@@ -227,36 +227,23 @@ func emitRegisterTasks(f *jen.File, s *localScope, r *registration, recv string)
 		)
 		return
 	}
-	def := jen.Qual(pathTaskloop, "Definition")
 	docComment(f, "%s registers every method task of %s with r, a task loop or a durable backend, to run on %s: it names each task for workers and starts the periodic ones.", r.funcName, r.recv.Obj().Name(), recv)
-	defs, i, mk := s.name("defs"), s.name("i"), s.name("def")
 	f.Func().Id(r.funcName).Params(jen.Id(reg).Qual(pathTaskloop, "Registrar"), jen.Id(recv).Op("*").Id(r.recv.Obj().Name())).Error().Block(
-		jen.Id(defs).Op(":=").Make(jen.Index().Add(def), jen.Len(jen.Id(r.listName))),
-		jen.For(jen.List(jen.Id(i), jen.Id(mk)).Op(":=").Range().Id(r.listName)).Block(
-			jen.Id(defs).Index(jen.Id(i)).Op("=").Id(mk).Call(jen.Id(recv)),
-		),
-		jen.Return(jen.Id(reg).Dot("Register").Call(jen.Id(defs).Op("..."))),
+		jen.Return(jen.Qual(pathTaskloop, "RegisterOn").Call(jen.Id(reg), jen.Id(recv), jen.Id(r.listName))),
 	)
 }
 
 func emitRegisterViews(f *jen.File, s *localScope, r *registration, recv string) {
-	mux, opts, c, errs, register := s.name("mux"), s.name("opts"), s.name("c"), s.name("errs"), s.name("register")
+	mux, opts := s.name("mux"), s.name("opts")
 	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux")}
-	args := []jen.Code{jen.Id(mux), jen.Id(c)}
+	call := jen.Qual(pathView, "Register").Call(jen.Id(mux), jen.Id(r.listName), jen.Id(opts).Op("..."))
 	if r.recv == nil {
 		docComment(f, "%s registers every function view of this package on mux, each at its pattern. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName)
 	} else {
 		docComment(f, "%s registers every method view of %s on mux, each at its pattern, to run on %s. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName, r.recv.Obj().Name(), recv)
 		params = append(params, jen.Id(recv).Op("*").Id(r.recv.Obj().Name()))
-		args = append(args, jen.Id(recv))
+		call = jen.Qual(pathView, "RegisterOn").Call(jen.Id(mux), jen.Id(recv), jen.Id(r.listName), jen.Id(opts).Op("..."))
 	}
 	params = append(params, jen.Id(opts).Op("...").Qual(pathView, "Option"))
-	f.Func().Id(r.funcName).Params(params...).Error().Block(
-		jen.Id(c).Op(":=").Qual(pathView, "NewConfig").Call(jen.Id(opts).Op("...")),
-		jen.Var().Id(errs).Index().Error(),
-		jen.For(jen.List(jen.Id("_"), jen.Id(register)).Op(":=").Range().Id(r.listName)).Block(
-			jen.Id(errs).Op("=").Append(jen.Id(errs), jen.Id(register).Call(args...)),
-		),
-		jen.Return(jen.Qual(pathErrors, "Join").Call(jen.Id(errs).Op("..."))),
-	)
+	f.Func().Id(r.funcName).Params(params...).Error().Block(jen.Return(call))
 }

@@ -4,7 +4,6 @@ package views
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/gofutures/futures/runtime/view"
@@ -19,12 +18,7 @@ var futuresViews = []func(*http.ServeMux, *view.Config) error{
 // its pattern. Options give the templates and the logger; it fails if a
 // template cannot be parsed.
 func RegisterViews(mux *http.ServeMux, opts ...view.Option) error {
-	c := view.NewConfig(opts...)
-	var errs []error
-	for _, register := range futuresViews {
-		errs = append(errs, register(mux, c))
-	}
-	return errors.Join(errs...)
+	return view.Register(mux, futuresViews, opts...)
 }
 
 // futuresView_Update describes the view Update.

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -23,12 +22,7 @@ var futuresViews_Fetcher = []func(*http.ServeMux, *view.Config, *Fetcher) error{
 // its pattern, to run on recv. Options give the templates and the logger; it
 // fails if a template cannot be parsed.
 func RegisterFetcherViews(mux *http.ServeMux, recv *Fetcher, opts ...view.Option) error {
-	c := view.NewConfig(opts...)
-	var errs []error
-	for _, register := range futuresViews_Fetcher {
-		errs = append(errs, register(mux, c, recv))
-	}
-	return errors.Join(errs...)
+	return view.RegisterOn(mux, recv, futuresViews_Fetcher, opts...)
 }
 
 // futuresTasks_Fetcher lists the method tasks of Fetcher for
@@ -43,11 +37,7 @@ var futuresTasks_Fetcher = []func(*Fetcher) taskloop.Definition{
 // loop or a durable backend, to run on recv: it names each task for workers and
 // starts the periodic ones.
 func RegisterFetcherTasks(r taskloop.Registrar, recv *Fetcher) error {
-	defs := make([]taskloop.Definition, len(futuresTasks_Fetcher))
-	for i, def := range futuresTasks_Fetcher {
-		defs[i] = def(recv)
-	}
-	return r.Register(defs...)
+	return taskloop.RegisterOn(r, recv, futuresTasks_Fetcher)
 }
 
 // futuresView_Fetcher_Index describes the view Fetcher.Index.

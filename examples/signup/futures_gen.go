@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -25,12 +24,7 @@ var futuresViews_Service = []func(*http.ServeMux, *view.Config, *Service) error{
 // its pattern, to run on recv. Options give the templates and the logger; it
 // fails if a template cannot be parsed.
 func RegisterServiceViews(mux *http.ServeMux, recv *Service, opts ...view.Option) error {
-	c := view.NewConfig(opts...)
-	var errs []error
-	for _, register := range futuresViews_Service {
-		errs = append(errs, register(mux, c, recv))
-	}
-	return errors.Join(errs...)
+	return view.RegisterOn(mux, recv, futuresViews_Service, opts...)
 }
 
 // futuresTasks_Service lists the method tasks of Service for
@@ -73,11 +67,7 @@ var futuresTasks_Service = []func(*Service) taskloop.Definition{
 // loop or a durable backend, to run on recv: it names each task for workers and
 // starts the periodic ones.
 func RegisterServiceTasks(r taskloop.Registrar, recv *Service) error {
-	defs := make([]taskloop.Definition, len(futuresTasks_Service))
-	for i, def := range futuresTasks_Service {
-		defs[i] = def(recv)
-	}
-	return r.Register(defs...)
+	return taskloop.RegisterOn(r, recv, futuresTasks_Service)
 }
 
 // futuresView_Service_CreateSignup describes the view Service.CreateSignup.

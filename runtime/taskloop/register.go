@@ -122,3 +122,13 @@ func (l *Loop) Definitions() []Definition {
 	slices.SortFunc(out, func(a, b Definition) int { return cmp.Compare(a.Spec.Name, b.Spec.Name) })
 	return out
 }
+
+// RegisterOn registers with r the method tasks that defs make for recv.
+// Generated Register<Type>Tasks functions call it.
+func RegisterOn[R any](r Registrar, recv R, defs []func(R) Definition) error {
+	out := make([]Definition, len(defs))
+	for i, def := range defs {
+		out[i] = def(recv)
+	}
+	return r.Register(out...)
+}

@@ -363,3 +363,25 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// Register registers every view of views on mux, with one Config made of
+// opts, and joins their errors. Generated RegisterViews functions call it.
+func Register(mux *http.ServeMux, views []func(*http.ServeMux, *Config) error, opts ...Option) error {
+	c := NewConfig(opts...)
+	var errs []error
+	for _, register := range views {
+		errs = append(errs, register(mux, c))
+	}
+	return errors.Join(errs...)
+}
+
+// RegisterOn is Register for views that are methods of recv. Generated
+// Register<Type>Views functions call it.
+func RegisterOn[R any](mux *http.ServeMux, recv R, views []func(*http.ServeMux, *Config, R) error, opts ...Option) error {
+	c := NewConfig(opts...)
+	var errs []error
+	for _, register := range views {
+		errs = append(errs, register(mux, c, recv))
+	}
+	return errors.Join(errs...)
+}

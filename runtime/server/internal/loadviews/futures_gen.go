@@ -4,7 +4,6 @@ package loadviews
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -22,12 +21,7 @@ var futuresViews_Shop = []func(*http.ServeMux, *view.Config, *Shop) error{
 // pattern, to run on recv. Options give the templates and the logger; it fails
 // if a template cannot be parsed.
 func RegisterShopViews(mux *http.ServeMux, recv *Shop, opts ...view.Option) error {
-	c := view.NewConfig(opts...)
-	var errs []error
-	for _, register := range futuresViews_Shop {
-		errs = append(errs, register(mux, c, recv))
-	}
-	return errors.Join(errs...)
+	return view.RegisterOn(mux, recv, futuresViews_Shop, opts...)
 }
 
 // futuresTasks_Shop lists the method tasks of Shop for RegisterShopTasks.
@@ -41,11 +35,7 @@ var futuresTasks_Shop = []func(*Shop) taskloop.Definition{
 // a durable backend, to run on recv: it names each task for workers and starts
 // the periodic ones.
 func RegisterShopTasks(r taskloop.Registrar, recv *Shop) error {
-	defs := make([]taskloop.Definition, len(futuresTasks_Shop))
-	for i, def := range futuresTasks_Shop {
-		defs[i] = def(recv)
-	}
-	return r.Register(defs...)
+	return taskloop.RegisterOn(r, recv, futuresTasks_Shop)
 }
 
 // futuresViews lists the function views of this package for RegisterViews.
@@ -58,12 +48,7 @@ var futuresViews = []func(*http.ServeMux, *view.Config) error{
 // its pattern. Options give the templates and the logger; it fails if a
 // template cannot be parsed.
 func RegisterViews(mux *http.ServeMux, opts ...view.Option) error {
-	c := view.NewConfig(opts...)
-	var errs []error
-	for _, register := range futuresViews {
-		errs = append(errs, register(mux, c))
-	}
-	return errors.Join(errs...)
+	return view.Register(mux, futuresViews, opts...)
 }
 
 // futuresView_Shop_PlaceOrder describes the view Shop.PlaceOrder.
