@@ -31,6 +31,11 @@ func TestInitEndToEnd(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops the service with an interrupt, which Windows cannot send")
 	}
+	// go mod tidy below needs the modules that the tests of futures'
+	// dependencies import (go-cmp for x/tools), which a fresh machine has
+	// never downloaded, so it goes through the proxy the user has; the
+	// other go commands stay offline.
+	proxy := os.Getenv("GOPROXY")
 	top := t.TempDir()
 	if root, _, _ := findModule(top); root != "" {
 		t.Skipf("the temporary directory is inside the module at %s", root)
@@ -55,7 +60,9 @@ func TestInitEndToEnd(t *testing.T) {
 	}
 	write(t, filepath.Join(svc, "go.sum"), string(sum))
 	enter(t, svc)
+	t.Setenv("GOPROXY", proxy)
 	goCommand(t, "mod", "tidy")
+	t.Setenv("GOPROXY", "off")
 	goCommand(t, "generate", "./...")
 	if src := read(t, filepath.Join(svc, gen.DefaultOutput)); !strings.HasPrefix(src, header) {
 		t.Fatalf("go generate wrote no %s:\n%s", gen.DefaultOutput, src)
