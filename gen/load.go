@@ -261,6 +261,12 @@ func (imp *exportImporter) load(dep *packages.Package) (*types.Package, error) {
 		imp.load(d) // errors surface where the import is used
 	}
 	if dep.ExportFile == "" {
+		if len(dep.CompiledGoFiles) == 0 && len(dep.Errors) > 0 {
+			// A package go list could not find: its message ("package
+			// fmtx is not in std") says more than the type checker's
+			// "invalid package name" for an empty package would.
+			return nil, errors.New(dep.Errors[0].Msg)
+		}
 		return imp.checkSource(dep)
 	}
 	f, err := os.Open(dep.ExportFile)
