@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -318,6 +319,15 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 			var zero T
 			return zero, err
 		}
+	}
+	// Blocking costs far more than yielding once: a park and a wake-up,
+	// and with a cancellable ctx a channel made and a select on two
+	// channels. A future about to resolve, such as one just started with
+	// Go, whose goroutine this P runs next, often has by the time this
+	// goroutine runs again.
+	runtime.Gosched()
+	if f.resolved.Load() {
+		return f.value, f.err
 	}
 	ctxDone := ctx.Done()
 	if ctxDone == nil {
