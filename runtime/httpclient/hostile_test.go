@@ -137,10 +137,10 @@ func within(t *testing.T, what string, took, bound time.Duration) {
 	}
 }
 
-// TestHostileHugeHeaders: response headers that never end. The transport
-// leaves MaxResponseHeaderBytes at net/http's default, 10 MiB, so the call
-// fails once it has read 10 MiB of headers, with net/http's error. 1xx
-// responses count against the same limit.
+// TestHostileHugeHeaders: response headers that never end. NewTransport
+// limits them to 1 MiB (net/http's default is 10 MiB), so the call fails
+// once it has read that much, with net/http's error, and is not retried.
+// 1xx responses count against the same limit.
 func TestHostileHugeHeaders(t *testing.T) {
 	leakCheck(t)
 	if tr := httpclient.NewTransport(); tr.MaxResponseHeaderBytes != 0 {
