@@ -24,12 +24,15 @@
 // # Cost
 //
 // Measured with `go test -run '^$' -bench GoAwait -count 10 ./runtime/future`
-// on a 2-core x86-64 machine (Go 1.26): Go followed by Await costs 2
-// allocations and about 1.1 times a raw goroutine that sends its result on
-// a buffered channel (which makes 3). A parent context that can be
-// cancelled adds 1 allocation (the context.WithoutCancel that carries its
-// values) and about 0.4 µs; the link to the parent's cancellation is made
-// only if the function asks for Done.
+// on a 2-core x86-64 machine (Go 1.26), medians of 10: Go followed by Await
+// costs 2 allocations and 0.87 times a raw goroutine that sends its result
+// on a buffered channel (which makes 3): 0.65 µs against 0.75 µs. A parent
+// context that can be cancelled adds 1 allocation (the
+// context.WithoutCancel that carries its values) and about 0.17 µs (1.10
+// times raw); the link to the parent's cancellation is made only if the
+// function asks for Done. Await yields once before it blocks, which is
+// what lets it beat the raw idiom: a future just started has usually
+// resolved by then.
 package future
 
 import (
