@@ -22,14 +22,14 @@ import (
 // they are made from, as the go command caches builds. A nil *genCache is
 // the disabled cache: it misses and stores nothing.
 //
-// The key covers: this program (its executable's bytes), the flags that
-// shape output, the package's path, name and Go version, the name and
-// bytes of each of its files but the generated ones, for each direct
-// import either the key of that package (when it is a candidate too) or
-// its export data file (whose name go list derives from its content), and
-// the names every candidate will generate (they decide which type errors
-// are tolerated). A package whose key cannot be computed, or that had
-// errors, is never cached.
+// The key covers: this program (its Go build ID, or else its executable's
+// bytes), the flags that shape output, the package's path, name and Go
+// version, the name and bytes of each of its files but the generated ones,
+// for each direct import either the key of that package (when it is a
+// candidate too) or its export data file (whose name go list derives from
+// its content), and the names every candidate will generate (they decide
+// which type errors are tolerated). A package whose key cannot be
+// computed, or that had errors, is never cached.
 type genCache struct {
 	dir  string
 	tool string
