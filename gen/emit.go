@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"go/format"
 	"go/token"
 	"go/types"
 	"maps"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/dave/jennifer/jen"
-	"golang.org/x/tools/imports"
 )
 
 // Import paths of the runtime packages that generated code calls.
@@ -156,7 +156,7 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	}
 	n := newNames(pkg, paths)
 	f := jen.NewFilePathName(pkg.Path(), pkg.Name())
-	f.NoFormat = true // imports.Process below formats, once
+	f.NoFormat = true // format.Source below formats, once
 	n.register(f, paths)
 
 	for _, r := range out.regs {
@@ -183,14 +183,67 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	if out.constraint != "" {
 		src.WriteString("//go:build " + out.constraint + "\n\n")
 	}
-	src.Write(body.Bytes())
-	// imports.Process with FormatOnly is gofmt plus goimports' grouping
-	// of the standard library apart from the rest; it adds nothing.
-	formatted, err := imports.Process(out.name, src.Bytes(), &imports.Options{FormatOnly: true, Comments: true, TabIndent: true, TabWidth: 8})
+	src.Write(groupImports(body.Bytes()))
+	formatted, err := format.Source(src.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("futuresgen produced invalid Go for %s (please report this): %w\n%s", out.name, err, src.Bytes())
 	}
 	return formatted, nil
+}
+
+// groupImports puts the import block that jennifer renders, one spec per
+// line, in goimports' groups: the standard library, then paths whose first
+// element has a dot, then appengine ones, with a blank line between groups,
+// so that format.Source alone gives goimports' layout. goimports itself
+// (imports.Process) prints the file twice, and was half of the cost of
+// generating.
+func groupImports(src []byte) []byte {
+	start := bytes.Index(src, []byte("\nimport (\n"))
+	if start < 0 {
+		return src
+	}
+	start += len("\nimport (\n")
+	n := bytes.Index(src[start:], []byte("\n)"))
+	if n < 0 {
+		return src
+	}
+	type spec struct {
+		line, path string
+		group      int
+	}
+	var specs []spec
+	for line := range strings.SplitSeq(string(src[start:start+n]), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		i := strings.IndexByte(line, '"')
+		path, err := strconv.Unquote(line[max(i, 0):])
+		if i < 0 || err != nil {
+			return src // not the shape expected: leave it to format.Source
+		}
+		group := 0
+		switch first, _, _ := strings.Cut(path, "/"); {
+		case strings.HasPrefix(path, "appengine"):
+			group = 2
+		case strings.Contains(first, "."):
+			group = 1
+		}
+		specs = append(specs, spec{line, path, group})
+	}
+	slices.SortStableFunc(specs, func(a, b spec) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), strings.Compare(a.path, b.path), strings.Compare(a.line, b.line))
+	})
+	var out bytes.Buffer
+	out.Write(src[:start])
+	for i, s := range specs {
+		if i > 0 && s.group != specs[i-1].group {
+			out.WriteByte('\n')
+		}
+		out.WriteString(s.line + "\n")
+	}
+	out.Write(src[start+n+1:])
+	return out.Bytes()
 }
 
 // durationCode spells d as a multiple of its largest exact unit.

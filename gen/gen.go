@@ -20,8 +20,10 @@ import (
 	"go/types"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -131,13 +133,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, e.list.sorted()
 	}
 
-	for _, p := range plans {
+	emitted, err := emitAll(plans)
+	if err != nil {
+		return res, err
+	}
+	for i, p := range plans {
 		pstart := time.Now()
 		files := p.cached
 		if files == nil {
-			if files, err = p.emit(); err != nil {
-				return res, err
-			}
+			files = emitted[i].files
 			if p.clean {
 				cache.put(keys[p.path], files)
 			}
@@ -147,12 +151,51 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return res, err
 		}
 		res.Changes = append(res.Changes, changes...)
-		logf(cfg.Log, "%s: %s in %v", p.path, describe(p, changes, cfg.Check), time.Since(pstart).Round(time.Millisecond))
+		logf(cfg.Log, "%s: %s in %v", p.path, describe(p, changes, cfg.Check), (emitted[i].took + time.Since(pstart)).Round(time.Millisecond))
 	}
 	if cfg.Check && len(res.Changes) > 0 {
 		return res, ErrStale
 	}
 	return res, nil
+}
+
+// emission is one plan's generated files and the time they took.
+type emission struct {
+	files map[string][]byte
+	took  time.Duration
+}
+
+// emitAll emits the files of every plan that the cache did not supply, on
+// up to GOMAXPROCS goroutines: each plan's output depends on its own
+// package's checked types only, which go/types allows to be read
+// concurrently, and emitting is most of the work of a run without a cache.
+// All of it is done before anything is written, so that a failure leaves
+// every file as it was. The error is that of the first failing plan, in
+// plan order, so that it does not depend on scheduling.
+func emitAll(plans []*plan) ([]emission, error) {
+	out := make([]emission, len(plans))
+	errs := make([]error, len(plans))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		if p.cached != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			start := time.Now()
+			out[i].files, errs[i] = p.emit()
+			out[i].took = time.Since(start)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func logf(w io.Writer, format string, args ...any) {
