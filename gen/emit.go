@@ -217,9 +217,9 @@ func groupImports(src []byte) []byte {
 		if line == "" {
 			continue
 		}
-		i := strings.IndexByte(line, '"')
-		path, err := strconv.Unquote(line[max(i, 0):])
-		if i < 0 || err != nil {
+		_, quoted, ok := strings.Cut(line, `"`)
+		path, err := strconv.Unquote(`"` + quoted)
+		if !ok || err != nil {
 			return src // not the shape expected: leave it to format.Source
 		}
 		group := 0
