@@ -95,21 +95,18 @@ func e2eGenerated(t *testing.T, dir string) string {
 // parameters named like generated identifiers, RegisterTasks with a
 // periodic task, and an after-response task behind taskloop.Middleware.
 func TestEndToEnd(t *testing.T) {
+	e2eGenerateAndRun(t, "tasks", "e2echeck")
+}
+
+// e2eGenerateAndRun copies testdata/e2e/<pkg> into a new module as its
+// package <pkg>, generates for the module (which must write exactly that
+// package's file, with no warning), builds and vets it, runs the checker
+// program ./<pkg>/cmd/<checker> and returns its output, and finally checks
+// that --check finds nothing stale.
+func e2eGenerateAndRun(t *testing.T, pkg, checker string) string {
+	t.Helper()
 	dir := e2eModule(t)
-	src := filepath.Join("..", "testdata", "e2e", "tasks")
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		e2eWrite(t, filepath.Join(dir, "tasks", rel), string(data))
-		return nil
-	})
-	if err != nil {
+	if err := os.CopyFS(filepath.Join(dir, pkg), os.DirFS(filepath.Join("..", "testdata", "e2e", pkg))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -122,19 +119,20 @@ func TestEndToEnd(t *testing.T) {
 	if len(res.Warnings) > 0 {
 		t.Errorf("warnings: %v", res.Warnings)
 	}
-	genFile := filepath.Join(dir, "tasks", gen.DefaultOutput)
+	genFile := filepath.Join(dir, pkg, gen.DefaultOutput)
 	if len(res.Changes) != 1 || res.Changes[0].Path != genFile {
 		t.Errorf("changes %+v; want exactly %s written", res.Changes, genFile)
 	}
 	t.Logf("generated in %v", time.Since(start).Round(time.Millisecond))
 
+	var out string
 	for _, args := range [][]string{
 		{"build", "./..."},
 		{"vet", "./..."},
-		{"run", "./tasks/cmd/e2echeck"},
+		{"run", "./" + pkg + "/cmd/" + checker},
 	} {
 		start := time.Now()
-		out, err := e2eGo(t, dir, args...)
+		out, err = e2eGo(t, dir, args...)
 		if err != nil {
 			t.Fatalf("go %s: %v\n%s\n%s", strings.Join(args, " "), err, out, e2eGenerated(t, dir))
 		}
@@ -151,6 +149,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		t.Errorf("check after generating: %v\n%s", err, diffs.String())
 	}
+	return out
 }
 
 // TestGeneratedCodeCompilesWithShadowingNames generates tasks whose
