@@ -1,7 +1,7 @@
 // Command viewcheck serves the views that futuresgen generated for package
 // views with runtime/server on loopback, checks them as a real HTTP client,
 // and exits non-zero, after printing every failure, if any misbehaves.
-// gen/e2e_views_test.go runs it in a temporary module.
+// internal/gen/e2e_views_test.go runs it in a temporary module.
 package main
 
 import (

@@ -17,19 +17,31 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/gen")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ok and testdata/errors")
 
-// repoRoot is the module root: tests run in gen/.
+// repoRoot is the module root: tests run in internal/gen/.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// testdata is the generator's test data, which holds the golden cases
+// (ok), the error cases (errors), the end-to-end packages (e2e) and the
+// fuzz corpus (fuzz).
+func testdata(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // newModule makes a temporary module that requires this one through a
@@ -106,7 +118,7 @@ func goCmd(t testing.TB, dir string, args ...string) {
 	}
 }
 
-// TestGolden generates every package under testdata/gen/ok in one module,
+// TestGolden generates every package under testdata/ok in one module,
 // compares each generated file with its .golden twin, then builds and vets
 // the result, so that no expected output is uncompilable; a second run
 // must change nothing and --check must pass.
@@ -114,7 +126,7 @@ func TestGolden(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the constraints case expects a linux build")
 	}
-	okDir := filepath.Join(repoRoot(t), "testdata", "gen", "ok")
+	okDir := filepath.Join(testdata(t), "ok")
 	mod := newModule(t, "example.com/golden")
 	copyTree(t, okDir, mod)
 
@@ -158,7 +170,7 @@ func TestGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(golden)
 		if err != nil {
-			t.Errorf("%s was generated but has no golden file (run go test ./gen -run TestGolden -update)", rel)
+			t.Errorf("%s was generated but has no golden file (run go test ./internal/gen -run TestGolden -update)", rel)
 			continue
 		}
 		if !bytes.Equal(generated[rel], want) {
@@ -185,11 +197,11 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestErrors runs the generator on each package under testdata/gen/errors
+// TestErrors runs the generator on each package under testdata/errors
 // and compares its errors and warnings, as the CLI prints them with paths
 // relative to the package, with errors.golden. Nothing may be written.
 func TestErrors(t *testing.T) {
-	errDir := filepath.Join(repoRoot(t), "testdata", "gen", "errors")
+	errDir := filepath.Join(testdata(t), "errors")
 	cases, err := os.ReadDir(errDir)
 	if err != nil {
 		t.Fatal(err)

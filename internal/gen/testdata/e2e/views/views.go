@@ -1,7 +1,7 @@
 // Package views is the annotated package of the end-to-end test of views
-// (gen/e2e_views_test.go): futuresgen generates its handlers in a temporary
-// module, and cmd/viewcheck serves them with runtime/server and checks them
-// as an HTTP client on loopback.
+// (internal/gen/e2e_views_test.go): futuresgen generates its handlers in a
+// temporary module, and cmd/viewcheck serves them with runtime/server and
+// checks them as an HTTP client on loopback.
 package views
 
 import (

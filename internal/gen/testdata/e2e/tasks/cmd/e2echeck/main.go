@@ -1,6 +1,6 @@
 // Command e2echeck runs the wrappers that futuresgen generated for package
 // tasks and exits non-zero, after printing every failure, if any of them
-// misbehaves. gen/e2e_test.go runs it in a temporary module.
+// misbehaves. internal/gen/e2e_test.go runs it in a temporary module.
 package main
 
 import (

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
 // e2eModule makes a temporary module, example.com/e2e, that requires this
@@ -23,7 +23,7 @@ func e2eModule(t *testing.T) string {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 func e2eGenerateAndRun(t *testing.T, pkg, checker string) string {
 	t.Helper()
 	dir := e2eModule(t)
-	if err := os.CopyFS(filepath.Join(dir, pkg), os.DirFS(filepath.Join("..", "testdata", "e2e", pkg))); err != nil {
+	if err := os.CopyFS(filepath.Join(dir, pkg), os.DirFS(filepath.Join("testdata", "e2e", pkg))); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,7 +10,7 @@ package gen
 // reaching into Run's internals, which is why it builds only with the
 // fuzzfast tag, out of the way of refactoring:
 //
-//	go test -tags fuzzfast -run '^$' -fuzz '^FuzzGenerateFast$' -fuzztime 2m ./gen
+//	go test -tags fuzzfast -run '^$' -fuzz '^FuzzGenerateFast$' -fuzztime 2m ./internal/gen
 //
 // What go list itself reports (package-level problems) only FuzzGenerate
 // sees.
@@ -54,7 +54,7 @@ func newFastHarness(tb testing.TB) *fastHarness {
 	if _, err := exec.LookPath("go"); err != nil {
 		tb.Skip("the go command is not on PATH")
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		tb.Fatal(err)
 	}

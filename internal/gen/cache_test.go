@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
 // TestCache checks that a package whose inputs have not changed comes from

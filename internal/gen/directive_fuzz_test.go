@@ -14,7 +14,7 @@ import (
 // and every problem that checkOptions finds, against the task and the view
 // schemas, is at the start of a key or a value.
 //
-//	go test -run '^$' -fuzz '^FuzzDirectiveOffsets$' -fuzztime 2m ./gen
+//	go test -run '^$' -fuzz '^FuzzDirectiveOffsets$' -fuzztime 2m ./internal/gen
 func FuzzDirectiveOffsets(f *testing.F) {
 	for _, seed := range []string{
 		"//futures:task",

@@ -3,7 +3,7 @@ package gen_test
 // The generator speed benchmark: futuresgen on a synthetic module next to
 // the floor for loading types, `go list -export -deps` of the same packages.
 //
-//	go test -run '^$' -bench Generator -benchtime 5x -count 3 ./gen
+//	go test -run '^$' -bench Generator -benchtime 5x -count 3 ./internal/gen
 //
 // Each op is one run of a command, with a warm build cache. The module is
 // written once per process to a directory under os.TempDir() whose name
@@ -65,7 +65,7 @@ func setupSynth(b *testing.B) *synth {
 }
 
 func (s *synth) setup() error {
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		return err
 	}

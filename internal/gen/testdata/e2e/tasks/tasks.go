@@ -1,6 +1,6 @@
 // Package tasks is the annotated package of the end-to-end test
-// (gen/e2e_test.go): futuresgen generates its wrappers in a temporary
-// module, and cmd/e2echeck exercises them on a real task loop.
+// (internal/gen/e2e_test.go): futuresgen generates its wrappers in a
+// temporary module, and cmd/e2echeck exercises them on a real task loop.
 package tasks
 
 import (

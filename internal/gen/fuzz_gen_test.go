@@ -16,7 +16,7 @@ package gen_test
 //     each new shape (its tokens, literals aside) is also built and vetted
 //     by the go command.
 //
-//	go test -run '^$' -fuzz '^FuzzGenerate$' -fuzztime 2m ./gen
+//	go test -run '^$' -fuzz '^FuzzGenerate$' -fuzztime 2m ./internal/gen
 //
 // Every input costs a gen.Run, that is a go list: a few per second.
 // FuzzGenerateFast (fuzz_fast_test.go, -tags fuzzfast) runs the same
@@ -24,8 +24,8 @@ package gen_test
 // curated seeds and the crashers under testdata/fuzz/FuzzGenerate.
 //
 // TestGenerateMutations is the deterministic counterpart for CI: every
-// directive of testdata/gen mutated in a few systematic ways, with the
-// same checks.
+// directive of testdata/ok and testdata/errors mutated in a few systematic
+// ways, with the same checks.
 
 import (
 	"bytes"
@@ -56,7 +56,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
 // genHarness is a module, kept for the life of a fuzz worker, in which
@@ -530,8 +530,8 @@ func blamesGenerated(out []byte, generated []string) bool {
 	return false
 }
 
-// fuzzSeedDirectives returns the directive lines of testdata/gen, good and
-// bad, plus a few of our own.
+// fuzzSeedDirectives returns the directive lines of testdata/ok and
+// testdata/errors, good and bad, plus a few of our own.
 func fuzzSeedDirectives(tb testing.TB) []string {
 	tb.Helper()
 	seen := map[string]bool{}
@@ -542,24 +542,25 @@ func fuzzSeedDirectives(tb testing.TB) []string {
 			out = append(out, d)
 		}
 	}
-	root := filepath.Join(repoRoot(tb), "testdata", "gen")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for line := range strings.SplitSeq(string(data), "\n") {
-			if line = strings.TrimSpace(line); directiveLine.MatchString(line) {
-				add(line)
+	for _, group := range []string{"ok", "errors"} {
+		err := filepath.WalkDir(filepath.Join(testdata(tb), group), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return err
 			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for line := range strings.SplitSeq(string(data), "\n") {
+				if line = strings.TrimSpace(line); directiveLine.MatchString(line) {
+					add(line)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
 	}
 	for _, d := range []string{
 		"//futures:task retries=2147483647 backoff=2562047h47m16.854775807s timeout=1ns",
@@ -595,8 +596,8 @@ func FuzzGenerate(f *testing.F) {
 		f.Add(c.Directive, c.Shape, c.Place, c.Flags)
 	}
 	if isFuzzing() {
-		// Every directive of testdata/gen, and a few more, once each, on
-		// shapes, places and flags that vary with it.
+		// Every directive of testdata/ok and testdata/errors, and a few
+		// more, once each, on shapes, places and flags that vary with it.
 		for i, d := range fuzzSeedDirectives(f) {
 			f.Add(d, uint8(i*7%gen.FuzzedShapes), uint8(i%gen.FuzzedPlacements), uint8(i*5%64))
 		}
@@ -619,9 +620,9 @@ func FuzzGenerate(f *testing.F) {
 }
 
 // TestGenerateMutations runs the generator over every package of
-// testdata/gen with each directive mutated in a few systematic ways:
-// a character deleted, an option duplicated, a value (or a view's
-// pattern) turned to garbage, the directive moved onto the next
+// testdata/ok and testdata/errors with each directive mutated in a few
+// systematic ways: a character deleted, an option duplicated, a value (or
+// a view's pattern) turned to garbage, the directive moved onto the next
 // declaration. Each mutation of the good packages gets a package of its
 // own; the error packages get one per kind of mutation, applied to all
 // their directives at once. One run of the generator over all of them
@@ -633,7 +634,7 @@ func TestGenerateMutations(t *testing.T) {
 		t.Skip("generates and builds a few hundred packages")
 	}
 	t.Parallel() // it mostly waits for the go command
-	root := filepath.Join(repoRoot(t), "testdata", "gen")
+	root := testdata(t)
 	mod := newModule(t, "example.com/golden")
 	copyTree(t, filepath.Join(root, "ok"), mod) // what the cases import
 
