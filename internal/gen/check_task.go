@@ -1,15 +1,8 @@
 package gen
 
 import (
-	"fmt"
-	"go/token"
 	"go/types"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // taskOptions are the options of //futures:task.
@@ -46,30 +39,7 @@ type task struct {
 	async    string // generated names
 	later    string
 	specName string
-	argsName string   // durable: the struct its arguments travel in
-	argKeys  []string // durable: that struct's field names, one per parameter
-}
-
-// receiver is the receiver of a method task.
-type receiver struct {
-	v       *types.Var
-	named   *types.Named
-	pointer bool
-}
-
-// receiptType is taskloop.Receipt, the result of durable tasks' futures.
-var receiptType = types.NewNamed(types.NewTypeName(0, types.NewPackage(pathTaskloop, "taskloop"), "Receipt", nil), types.NewStruct(nil, nil), nil)
-
-// resultCode is the future's type argument: the result, struct{}, or
-// taskloop.Receipt for a durable task.
-func (t *task) resultCode() types.Type {
-	switch {
-	case t.durable:
-		return receiptType
-	case t.result == nil:
-		return types.NewStruct(nil, nil)
-	}
-	return t.result
+	argsName string // durable: the struct its arguments travel in
 }
 
 // checkTask validates a //futures:task declaration's options and signature.
@@ -162,21 +132,6 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	t.specName = "futuresSpec_" + suffix
 	if t.durable {
 		t.argsName = "futuresArgs_" + suffix
-		taken := map[string]bool{}
-		for i, p := range t.params {
-			// encoding/json skips unexported fields: a name that does not
-			// capitalize (_id, あ) gets a prefix that does.
-			base := upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i)))
-			if !token.IsExported(base) {
-				base = "P" + base
-			}
-			key := base
-			for j := 2; taken[key]; j++ {
-				key = base + strconv.Itoa(j)
-			}
-			taken[key] = true
-			t.argKeys = append(t.argKeys, key)
-		}
 	}
 	if !ok {
 		return nil
@@ -196,43 +151,6 @@ func qualifiedName(t *task) string {
 		return t.recv.named.Obj().Name() + "." + t.fn.Name()
 	}
 	return t.fn.Name()
-}
-
-// checkDirectiveOptions checks a directive's options against specs after
-// taking its first nargs positional arguments; further bare words must be
-// flags. It reports problems at their exact column and returns false if
-// there were any.
-func checkDirectiveOptions(d *decl, nargs int, specs []optSpec, e *errs) (optionSet, bool) {
-	ok := true
-	if len(d.dir.args) > nargs {
-		for _, a := range d.dir.args[nargs:] {
-			if slices.ContainsFunc(specs, func(s optSpec) bool { return s.key == a.text && s.kind == optBool }) {
-				d.dir.options = append(d.dir.options, option{key: a.text, off: a.off})
-				continue
-			}
-			e.add(d.at(a.off), "unexpected %q: //futures:%s takes key=value options%s", a.text, d.kind, optionHint(a.text, specs))
-			ok = false
-		}
-		d.dir.args = d.dir.args[:nargs]
-	}
-	vals, problems := checkOptions(d.dir, specs)
-	for _, p := range problems {
-		e.add(d.at(p.off), "%s", p.msg)
-		ok = false
-	}
-	return vals, ok
-}
-
-func optionHint(word string, specs []optSpec) string {
-	keys := make([]string, len(specs))
-	for i, s := range specs {
-		keys[i] = s.key
-	}
-	slices.Sort(keys)
-	if near := nearest(word, keys); near != "" {
-		return fmt.Sprintf(" (did you mean %s=…?)", near)
-	}
-	return " such as " + strings.Join(keys[:min(3, len(keys))], "=…, ") + "=…"
 }
 
 // The unit methods of a task.
@@ -263,14 +181,4 @@ func (t *task) methodNames() []string {
 		return []string{t.async, t.later}
 	}
 	return nil
-}
-
-// upperFirst capitalizes the first letter of s, which may take several
-// bytes.
-func upperFirst(s string) string {
-	r, size := utf8.DecodeRuneInString(s)
-	if size == 0 {
-		return s
-	}
-	return string(unicode.ToUpper(r)) + s[size:]
 }

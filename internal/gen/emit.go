@@ -8,123 +8,74 @@ import (
 	"go/token"
 	"go/types"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dave/jennifer/jen"
 )
 
-// Import paths of the runtime packages that generated code calls.
-const (
-	pathContext  = "context"
-	pathErrors   = "errors"
-	pathHTTP     = "net/http"
-	pathTime     = "time"
-	pathFuture   = "github.com/gofutures/futures/runtime/future"
-	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
-	pathView     = "github.com/gofutures/futures/runtime/view"
-)
+// The emit step: every checked and placed package rendered, file by file,
+// with jennifer. emitAll runs the packages in parallel; emitFile renders one
+// file: its registrations (emit_register.go), tasks (emit_task.go) and
+// views (emit_view.go), whose types emit_types.go spells.
 
-// outFile is one generated file: the package's main file, or the file for
-// the tasks of one source file with build constraints.
-type outFile struct {
-	name       string // base name
-	constraint string // //go:build expression, "" for the main file
-	units      []unit
-	regs       []*registration // declared here, each with the units of this file
-	appends    []*registration // declared in another file, with units of this file
+// emission is one plan's generated files and the time they took.
+type emission struct {
+	files map[string][]byte
+	took  time.Duration
 }
 
-// names chooses identifiers for one generated file: import names that clash
-// with nothing in the package, and local names that clash with no import.
-type names struct {
-	imports map[string]string // path → name
-	taken   map[string]bool   // file and package scope
-}
-
-// newNames picks an import name for every path: the package's own name
-// unless the package or another import already uses it.
-func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
-	n := &names{imports: map[string]string{}, taken: map[string]bool{}}
-	for _, name := range pkg.Scope().Names() {
-		n.taken[name] = true
-	}
-	// The runtime's packages choose first, so that generated code reads
-	// taskloop.Async and future.Future wherever possible.
-	order := slices.SortedFunc(maps.Keys(paths), func(a, b string) int {
-		return cmp.Or(cmp.Compare(runtimeRank(b), runtimeRank(a)), cmp.Compare(a, b))
-	})
-	for _, path := range order {
-		if path == pkg.Path() {
+// emitAll emits the files of every plan that the cache did not supply, on
+// up to GOMAXPROCS goroutines: each plan's output depends on its own
+// package's checked types only, which go/types allows to be read
+// concurrently, and emitting is most of the work of a run without a cache.
+// All of it is done before anything is written, so that a failure leaves
+// every file as it was. The error is that of the first failing plan, in
+// plan order, so that it does not depend on scheduling.
+func emitAll(plans []*plan) ([]emission, error) {
+	out := make([]emission, len(plans))
+	errs := make([]error, len(plans))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		if p.cached != nil {
 			continue
 		}
-		want := paths[path].Name()
-		name := want
-		for i := 1; n.taken[name] || token.IsKeyword(name) || types.Universe.Lookup(name) != nil; i++ {
-			name = want + "pkg"
-			if i > 1 {
-				name += strconv.Itoa(i)
-			}
-		}
-		n.taken[name] = true
-		n.imports[path] = name
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			start := time.Now()
+			out[i].files, errs[i] = p.emit()
+			out[i].took = time.Since(start)
+		})
 	}
-	return n
-}
-
-func runtimeRank(path string) int {
-	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView:
-		return 1
-	}
-	return 0
-}
-
-func (n *names) register(f *jen.File, paths map[string]*types.Package) {
-	for path, name := range n.imports {
-		if name == paths[path].Name() {
-			f.ImportName(path, name)
-		} else {
-			f.ImportAlias(path, name)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
+	return out, nil
 }
 
-// localScope hands out local identifiers that shadow no import and no
-// package-level name used in the same function.
-type localScope struct {
-	outer map[string]bool
-	local map[string]bool
-}
-
-func (n *names) scope(reserved ...string) *localScope {
-	s := &localScope{outer: map[string]bool{}, local: map[string]bool{}}
-	// Locals shadow nothing at all: not an import, and not a name of the
-	// package, which a parameter's type may spell (func F(Msg
-	// context.Context) (Msg, error) is legal Go).
-	for name := range n.taken {
-		s.outer[name] = true
+// emit renders the package's files: base name → bytes.
+func (p *plan) emit() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, f := range p.files {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+			continue // every task is in a file with build constraints
+		}
+		src, err := emitFile(p.pkg.Types, f)
+		if err != nil {
+			return nil, err
+		}
+		out[f.name] = src
 	}
-	for _, r := range reserved {
-		s.outer[r] = true
-	}
-	return s
-}
-
-func (s *localScope) free(name string) bool {
-	return name != "" && name != "_" && !s.outer[name] && !s.local[name] && !token.IsKeyword(name) && types.Universe.Lookup(name) == nil
-}
-
-// name returns want, or want with a suffix if want is taken, and takes it.
-func (s *localScope) name(want string) string {
-	name := want
-	for i := 1; !s.free(name); i++ {
-		name = want + strconv.Itoa(i)
-	}
-	s.local[name] = true
-	return name
+	return out, nil
 }
 
 // emitFile renders one generated file, gofmt-clean and with the header.
@@ -244,6 +195,96 @@ func groupImports(src []byte) []byte {
 	}
 	out.Write(src[start+n+1:])
 	return out.Bytes()
+}
+
+// names chooses identifiers for one generated file: import names that clash
+// with nothing in the package, and local names that clash with no import.
+type names struct {
+	imports map[string]string // path → name
+	taken   map[string]bool   // file and package scope
+}
+
+// newNames picks an import name for every path: the package's own name
+// unless the package or another import already uses it.
+func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
+	n := &names{imports: map[string]string{}, taken: map[string]bool{}}
+	for _, name := range pkg.Scope().Names() {
+		n.taken[name] = true
+	}
+	// The runtime's packages choose first, so that generated code reads
+	// taskloop.Async and future.Future wherever possible.
+	order := slices.SortedFunc(maps.Keys(paths), func(a, b string) int {
+		return cmp.Or(cmp.Compare(runtimeRank(b), runtimeRank(a)), cmp.Compare(a, b))
+	})
+	for _, path := range order {
+		if path == pkg.Path() {
+			continue
+		}
+		want := paths[path].Name()
+		name := want
+		for i := 1; n.taken[name] || token.IsKeyword(name) || types.Universe.Lookup(name) != nil; i++ {
+			name = want + "pkg"
+			if i > 1 {
+				name += strconv.Itoa(i)
+			}
+		}
+		n.taken[name] = true
+		n.imports[path] = name
+	}
+	return n
+}
+
+func runtimeRank(path string) int {
+	switch path {
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView:
+		return 1
+	}
+	return 0
+}
+
+func (n *names) register(f *jen.File, paths map[string]*types.Package) {
+	for path, name := range n.imports {
+		if name == paths[path].Name() {
+			f.ImportName(path, name)
+		} else {
+			f.ImportAlias(path, name)
+		}
+	}
+}
+
+// localScope hands out local identifiers that shadow no import and no
+// package-level name used in the same function.
+type localScope struct {
+	outer map[string]bool
+	local map[string]bool
+}
+
+func (n *names) scope(reserved ...string) *localScope {
+	s := &localScope{outer: map[string]bool{}, local: map[string]bool{}}
+	// Locals shadow nothing at all: not an import, and not a name of the
+	// package, which a parameter's type may spell (func F(Msg
+	// context.Context) (Msg, error) is legal Go).
+	for name := range n.taken {
+		s.outer[name] = true
+	}
+	for _, r := range reserved {
+		s.outer[r] = true
+	}
+	return s
+}
+
+func (s *localScope) free(name string) bool {
+	return name != "" && name != "_" && !s.outer[name] && !s.local[name] && !token.IsKeyword(name) && types.Universe.Lookup(name) == nil
+}
+
+// name returns want, or want with a suffix if want is taken, and takes it.
+func (s *localScope) name(want string) string {
+	name := want
+	for i := 1; !s.free(name); i++ {
+		name = want + strconv.Itoa(i)
+	}
+	s.local[name] = true
+	return name
 }
 
 // durationCode spells d as a multiple of its largest exact unit.

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"go/token"
 	"go/types"
 	"strconv"
 	"strings"
@@ -143,8 +144,9 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	if t.durable {
 		// The arguments travel as JSON to whichever process works the job;
 		// the closure runs the task here when there is no backend.
-		values := make([]jen.Code, len(t.argKeys))
-		for i, key := range t.argKeys {
+		keys := argKeys(t)
+		values := make([]jen.Code, len(keys))
+		for i, key := range keys {
 			values[i] = field(key, jen.Id(paramNames[i]))
 		}
 		runtimeArgs = append(runtimeArgs, jen.Id(t.argsName).Values(values...))
@@ -170,9 +172,10 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 // Its JSON keys are the parameters' names, so that a job stored by one
 // version of the code decodes in the next as long as the names stay.
 func emitArgs(f *jen.File, t *task) {
+	keys := argKeys(t)
 	fields := make([]jen.Code, len(t.params))
 	for i, p := range t.params {
-		fields[i] = jen.Id(t.argKeys[i]).Add(typeCode(p.Type())).Tag(map[string]string{"json": preferred(p.Name(), "arg"+strconv.Itoa(i))})
+		fields[i] = jen.Id(keys[i]).Add(typeCode(p.Type())).Tag(map[string]string{"json": preferred(p.Name(), "arg"+strconv.Itoa(i))})
 	}
 	docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
 	f.Type().Id(t.argsName).Struct(fields...)
@@ -254,9 +257,10 @@ func runJSONCode(n *names, t *task, recv string) jen.Code {
 	if t.ctxParam != nil {
 		args = append(args, jen.Id(ctx))
 	}
-	for i, key := range t.argKeys {
+	keys := argKeys(t)
+	for i, key := range keys {
 		arg := jen.Id(a).Dot(key)
-		if t.variadic && i == len(t.argKeys)-1 {
+		if t.variadic && i == len(keys)-1 {
 			arg = arg.Op("...")
 		}
 		args = append(args, arg)
@@ -272,4 +276,40 @@ func runJSONCode(n *names, t *task, recv string) jen.Code {
 		),
 		jen.Return(call),
 	)
+}
+
+// receiptType is taskloop.Receipt, the result of durable tasks' futures.
+var receiptType = types.NewNamed(types.NewTypeName(0, types.NewPackage(pathTaskloop, "taskloop"), "Receipt", nil), types.NewStruct(nil, nil), nil)
+
+// resultCode is the future's type argument: the result, struct{}, or
+// taskloop.Receipt for a durable task.
+func (t *task) resultCode() types.Type {
+	switch {
+	case t.durable:
+		return receiptType
+	case t.result == nil:
+		return types.NewStruct(nil, nil)
+	}
+	return t.result
+}
+
+// argKeys are the field names of a durable task's arguments struct, one
+// per parameter. encoding/json skips unexported fields: a name that does
+// not capitalize (_id, あ) gets a prefix that does.
+func argKeys(t *task) []string {
+	var keys []string
+	taken := map[string]bool{}
+	for i, p := range t.params {
+		base := upperFirst(preferred(p.Name(), "arg"+strconv.Itoa(i)))
+		if !token.IsExported(base) {
+			base = "P" + base
+		}
+		key := base
+		for j := 2; taken[key]; j++ {
+			key = base + strconv.Itoa(j)
+		}
+		taken[key] = true
+		keys = append(keys, key)
+	}
+	return keys
 }

@@ -63,3 +63,33 @@ func (e *errs) add(pos token.Pos, format string, args ...any) {
 func (e *errs) warn(pos token.Pos, format string, args ...any) {
 	e.warnings = append(e.warnings, &Error{Pos: e.fset.Position(pos), Msg: "warning: " + fmt.Sprintf(format, args...)})
 }
+
+// parsePos reads go/packages' "file:line:col" error positions.
+func parsePos(s string) token.Position {
+	var pos token.Position
+	if s == "" || s == "-" {
+		return pos
+	}
+	parts := strings.Split(s, ":")
+	// The file name may itself hold colons; line and column are the last two.
+	n := len(parts)
+	if n >= 3 {
+		if line, col, ok := atoi2(parts[n-2], parts[n-1]); ok {
+			return token.Position{Filename: strings.Join(parts[:n-2], ":"), Line: line, Column: col}
+		}
+	}
+	if n >= 2 {
+		if line, _, ok := atoi2(parts[n-1], "0"); ok {
+			return token.Position{Filename: strings.Join(parts[:n-1], ":"), Line: line}
+		}
+	}
+	return token.Position{Filename: s}
+}
+
+func atoi2(a, b string) (int, int, bool) {
+	var x, y int
+	if _, err := fmt.Sscanf(a+" "+b, "%d %d", &x, &y); err != nil {
+		return 0, 0, false
+	}
+	return x, y, true
+}

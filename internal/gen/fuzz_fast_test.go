@@ -249,7 +249,8 @@ func runPhases(root *packages.Package, env []string) (out map[string][]byte, lis
 	for _, p := range plans {
 		imp.typeCheck(p.loaded)
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
-		p.check(e, DefaultOutput)
+		p.check(e)
+		p.place(e, DefaultOutput)
 	}
 	if len(e.list) > 0 {
 		return nil, e.list.sorted(), nil

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // apply brings a package's generated files in line with files (base name →
@@ -98,4 +100,45 @@ func writeAtomic(path string, data []byte) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// logf writes a line of Config.Log, when there is one.
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+// describe is a package's line in Config.Log: what it holds, whether it
+// came from the cache, and what was written, removed, or found stale.
+func describe(p *plan, changes []Change, check bool) string {
+	tasks, views := 0, 0
+	for _, d := range p.decls {
+		if d.kind == "task" {
+			tasks++
+		} else {
+			views++
+		}
+	}
+	what := fmt.Sprintf("%d task(s), %d view(s)", tasks, views)
+	if p.cached != nil {
+		what += " (cached)"
+	}
+	if len(changes) == 0 {
+		return what + ", up to date"
+	}
+	var parts []string
+	for _, c := range changes {
+		verb := "wrote"
+		switch {
+		case check && c.Removed:
+			verb = "orphaned"
+		case check:
+			verb = "stale"
+		case c.Removed:
+			verb = "removed"
+		}
+		parts = append(parts, verb+" "+filepath.Base(c.Path))
+	}
+	return what + ", " + strings.Join(parts, ", ")
 }
