@@ -21,7 +21,9 @@ import (
 // The emit step: every checked and placed package rendered, file by file,
 // with jennifer. emitAll runs the packages in parallel; emitFile renders one
 // file: its registrations (emit_register.go), tasks (emit_task.go) and
-// views (emit_view.go), whose types emit_types.go spells.
+// views (emit_view.go), whose types emit_types.go spells. The runtime's
+// names go through rt and member (contract.go), which accept only those of
+// the generated-code contract.
 
 // emission is one plan's generated files and the time they took.
 type emission struct {
@@ -110,6 +112,7 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	f.NoFormat = true // format.Source below formats, once
 	n.register(f, paths)
 
+	emitAssertion(f, out)
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
 	}
@@ -140,6 +143,21 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 		return nil, fmt.Errorf("futuresgen produced invalid Go for %s (please report this): %w\n%s", out.name, err, src.Bytes())
 	}
 	return formatted, nil
+}
+
+// emitAssertion writes the file's compatibility assertion, const _ =
+// taskloop.SupportsGeneratedCodeVersion1 (view's for a file of views only),
+// which fails to compile against a runtime that lacks names the file uses.
+func emitAssertion(f *jen.File, out *outFile) {
+	path := pathView
+	isTask := func(u unit) bool { return u.kind() == "task" }
+	isTaskReg := func(r *registration) bool { return r.kind == "task" }
+	if slices.ContainsFunc(out.units, isTask) || slices.ContainsFunc(out.regs, isTaskReg) || slices.ContainsFunc(out.appends, isTaskReg) {
+		path = pathTaskloop
+	}
+	docComment(f, "If this does not compile, the github.com/gofutures/futures that go.mod requires does not support the code of the futuresgen that wrote this file: generate it again with go tool futuresgen, the module's own.")
+	f.Const().Id("_").Op("=").Add(rt(path, versionAssertion))
+	f.Line()
 }
 
 // groupImports puts the import block that jennifer renders, one spec per
@@ -306,6 +324,11 @@ func durationCode(d time.Duration) jen.Code {
 
 // field renders a keyed element of a composite literal.
 func field(key string, value jen.Code) jen.Code { return jen.Id(key).Op(":").Add(value) }
+
+// fieldOf renders a keyed element of a literal of the runtime type typ.
+func fieldOf(path, typ, key string, value jen.Code) jen.Code {
+	return field(member(path, typ, key), value)
+}
 
 // literal renders composite literal elements on one line when there is
 // one, else one per line.

@@ -61,13 +61,13 @@ func listElem(r *registration) jen.Code {
 	}
 	switch r.kind {
 	case "task":
-		def := jen.Qual(pathTaskloop, "Definition")
+		def := rt(pathTaskloop, "Definition")
 		if r.recv == nil {
 			return def
 		}
 		return jen.Func().Params(recv...).Add(def)
 	default:
-		params := append([]jen.Code{jen.Op("*").Qual(pathHTTP, "ServeMux"), jen.Op("*").Qual(pathView, "Config")}, recv...)
+		params := append([]jen.Code{jen.Op("*").Qual(pathHTTP, "ServeMux"), jen.Op("*").Add(rt(pathView, "Config"))}, recv...)
 		return jen.Func().Params(params...).Error()
 	}
 }
@@ -77,7 +77,7 @@ func listElem(r *registration) jen.Code {
 func listItem(n *names, r *registration, u unit, recv string, inLiteral bool) jen.Code {
 	switch u := u.(type) {
 	case *task:
-		def := jen.Qual(pathTaskloop, "Definition")
+		def := rt(pathTaskloop, "Definition")
 		if r.recv == nil {
 			if inLiteral {
 				return definitionCode(n, u, "")
@@ -96,28 +96,28 @@ func emitRegisterTasks(f *jen.File, s *localScope, r *registration, recv string)
 	reg := s.name("r")
 	if r.recv == nil {
 		docComment(f, "%s registers every function task of this package with r, a task loop or a durable backend: it names each task for workers and starts the periodic ones.", r.funcName)
-		f.Func().Id(r.funcName).Params(jen.Id(reg).Qual(pathTaskloop, "Registrar")).Error().Block(
-			jen.Return(jen.Id(reg).Dot("Register").Call(jen.Id(r.listName).Op("..."))),
+		f.Func().Id(r.funcName).Params(jen.Id(reg).Add(rt(pathTaskloop, "Registrar"))).Error().Block(
+			jen.Return(jen.Id(reg).Dot(member(pathTaskloop, "Registrar", "Register")).Call(jen.Id(r.listName).Op("..."))),
 		)
 		return
 	}
 	docComment(f, "%s registers every method task of %s with r, a task loop or a durable backend, to run on %s: it names each task for workers and starts the periodic ones.", r.funcName, r.recv.Obj().Name(), recv)
-	f.Func().Id(r.funcName).Params(jen.Id(reg).Qual(pathTaskloop, "Registrar"), jen.Id(recv).Op("*").Id(r.recv.Obj().Name())).Error().Block(
-		jen.Return(jen.Qual(pathTaskloop, "RegisterOn").Call(jen.Id(reg), jen.Id(recv), jen.Id(r.listName))),
+	f.Func().Id(r.funcName).Params(jen.Id(reg).Add(rt(pathTaskloop, "Registrar")), jen.Id(recv).Op("*").Id(r.recv.Obj().Name())).Error().Block(
+		jen.Return(rt(pathTaskloop, "RegisterOn").Call(jen.Id(reg), jen.Id(recv), jen.Id(r.listName))),
 	)
 }
 
 func emitRegisterViews(f *jen.File, s *localScope, r *registration, recv string) {
 	mux, opts := s.name("mux"), s.name("opts")
 	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux")}
-	call := jen.Qual(pathView, "Register").Call(jen.Id(mux), jen.Id(r.listName), jen.Id(opts).Op("..."))
+	call := rt(pathView, "Register").Call(jen.Id(mux), jen.Id(r.listName), jen.Id(opts).Op("..."))
 	if r.recv == nil {
 		docComment(f, "%s registers every function view of this package on mux, each at its pattern. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName)
 	} else {
 		docComment(f, "%s registers every method view of %s on mux, each at its pattern, to run on %s. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName, r.recv.Obj().Name(), recv)
 		params = append(params, jen.Id(recv).Op("*").Id(r.recv.Obj().Name()))
-		call = jen.Qual(pathView, "RegisterOn").Call(jen.Id(mux), jen.Id(recv), jen.Id(r.listName), jen.Id(opts).Op("..."))
+		call = rt(pathView, "RegisterOn").Call(jen.Id(mux), jen.Id(recv), jen.Id(r.listName), jen.Id(opts).Op("..."))
 	}
-	params = append(params, jen.Id(opts).Op("...").Qual(pathView, "Option"))
+	params = append(params, jen.Id(opts).Op("...").Add(rt(pathView, "Option")))
 	f.Func().Id(r.funcName).Params(params...).Error().Block(jen.Return(call))
 }

@@ -16,29 +16,29 @@ func (t *task) hasDurations() bool {
 
 // specCode renders the task's taskloop.Spec; periodic includes Every.
 func specCode(t *task, periodic bool) jen.Code {
-	fields := []jen.Code{field("Name", jen.Lit(t.name))}
+	fields := []jen.Code{fieldOf(pathTaskloop, "Spec", "Name", jen.Lit(t.name))}
 	if t.retries > 0 {
-		fields = append(fields, field("Retries", jen.Lit(int(t.retries))))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Retries", jen.Lit(int(t.retries))))
 	}
 	if t.backoff > 0 {
-		fields = append(fields, field("Backoff", durationCode(t.backoff)))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Backoff", durationCode(t.backoff)))
 	}
 	if t.timeout > 0 {
-		fields = append(fields, field("Timeout", durationCode(t.timeout)))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Timeout", durationCode(t.timeout)))
 	}
 	if t.delay > 0 {
-		fields = append(fields, field("Delay", durationCode(t.delay)))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Delay", durationCode(t.delay)))
 	}
 	if periodic && t.every > 0 {
-		fields = append(fields, field("Every", durationCode(t.every)))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Every", durationCode(t.every)))
 	}
 	if t.queue != "" {
-		fields = append(fields, field("Queue", jen.Lit(t.queue)))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Queue", jen.Lit(t.queue)))
 	}
 	if t.durable {
-		fields = append(fields, field("Durable", jen.True()))
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Durable", jen.True()))
 	}
-	return jen.Qual(pathTaskloop, "Spec").Add(literal(fields))
+	return rt(pathTaskloop, "Spec").Add(literal(fields))
 }
 
 // optionSummary restates the directive's options, as written, for doc
@@ -137,7 +137,7 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	} else {
 		call = jen.Id(t.fn.Name()).Call(args...)
 	}
-	result := typeCode(t.resultCode())
+	result := resultCode(t)
 	body := callReturning(call, t.result != nil, t.hasErr)
 	closure := jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...)
 	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
@@ -162,8 +162,8 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 		}
 		fn = fn.Params(jen.Id(recvName).Add(recvType))
 	}
-	fn.Id(name).Params(params...).Op("*").Qual(pathFuture, "Future").Types(result).Block(
-		jen.Return(jen.Qual(pathTaskloop, runtimeFunc).Call(append(runtimeArgs, closure)...)),
+	fn.Id(name).Params(params...).Op("*").Add(rt(pathFuture, "Future")).Types(result).Block(
+		jen.Return(rt(pathTaskloop, runtimeFunc).Call(append(runtimeArgs, closure)...)),
 	)
 	f.Line()
 }
@@ -217,7 +217,7 @@ func definitionCode(n *names, t *task, recv string) jen.Code {
 	if t.every > 0 {
 		spec = jen.Add(specCode(t, true)) // the wrappers' Spec runs once; this one repeats
 	}
-	d := []jen.Code{field("Spec", spec)}
+	d := []jen.Code{fieldOf(pathTaskloop, "Definition", "Spec", spec)}
 	if t.every > 0 {
 		var reserved []string
 		if t.recv == nil {
@@ -234,10 +234,10 @@ func definitionCode(n *names, t *task, recv string) jen.Code {
 		if t.recv != nil {
 			call = jen.Id(recv).Dot(t.fn.Name()).Call(args...)
 		}
-		d = append(d, field("Run", jen.Func().Params(jen.Id(ctxName).Qual(pathContext, "Context")).Error().Block(errorOnly(call, t.result != nil, t.hasErr)...)))
+		d = append(d, fieldOf(pathTaskloop, "Definition", "Run", jen.Func().Params(jen.Id(ctxName).Qual(pathContext, "Context")).Error().Block(errorOnly(call, t.result != nil, t.hasErr)...)))
 	}
 	if t.durable {
-		d = append(d, field("RunJSON", runJSONCode(n, t, recv)))
+		d = append(d, fieldOf(pathTaskloop, "Definition", "RunJSON", runJSONCode(n, t, recv)))
 	}
 	return literal(d)
 }
@@ -271,26 +271,23 @@ func runJSONCode(n *names, t *task, recv string) jen.Code {
 	}
 	return jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(data).Index().Byte()).Error().Block(
 		jen.Var().Id(a).Id(t.argsName),
-		jen.If(jen.Id(err).Op(":=").Qual(pathTaskloop, "DecodeArgs").Call(jen.Id(data), jen.Op("&").Id(a)), jen.Id(err).Op("!=").Nil()).Block(
+		jen.If(jen.Id(err).Op(":=").Add(rt(pathTaskloop, "DecodeArgs")).Call(jen.Id(data), jen.Op("&").Id(a)), jen.Id(err).Op("!=").Nil()).Block(
 			jen.Return(jen.Id(err)),
 		),
 		jen.Return(call),
 	)
 }
 
-// receiptType is taskloop.Receipt, the result of durable tasks' futures.
-var receiptType = types.NewNamed(types.NewTypeName(0, types.NewPackage(pathTaskloop, "taskloop"), "Receipt", nil), types.NewStruct(nil, nil), nil)
-
 // resultCode is the future's type argument: the result, struct{}, or
 // taskloop.Receipt for a durable task.
-func (t *task) resultCode() types.Type {
+func resultCode(t *task) jen.Code {
 	switch {
 	case t.durable:
-		return receiptType
+		return rt(pathTaskloop, "Receipt")
 	case t.result == nil:
-		return types.NewStruct(nil, nil)
+		return jen.Struct()
 	}
-	return t.result
+	return typeCode(t.result)
 }
 
 // argKeys are the field names of a durable task's arguments struct, one

@@ -14,25 +14,25 @@ func (v *view) display() string {
 // specCode renders the view's view.Spec.
 func (v *view) specCode() jen.Code {
 	fields := []jen.Code{
-		field("Name", jen.Lit(v.name)),
-		field("Pattern", jen.Lit(v.method+" "+v.pattern)),
+		fieldOf(pathView, "Spec", "Name", jen.Lit(v.name)),
+		fieldOf(pathView, "Spec", "Pattern", jen.Lit(v.method+" "+v.pattern)),
 	}
 	if v.timeout > 0 {
-		fields = append(fields, field("Timeout", durationCode(v.timeout)))
+		fields = append(fields, fieldOf(pathView, "Spec", "Timeout", durationCode(v.timeout)))
 	}
 	if v.body != nil {
-		fields = append(fields, field("ReadsBody", jen.True()))
+		fields = append(fields, fieldOf(pathView, "Spec", "ReadsBody", jen.True()))
 	}
 	if v.maxBody > 0 {
-		fields = append(fields, field("MaxBody", jen.Lit(int(v.maxBody))))
+		fields = append(fields, fieldOf(pathView, "Spec", "MaxBody", jen.Lit(int(v.maxBody))))
 	}
 	if v.status > 0 {
-		fields = append(fields, field("Status", jen.Lit(v.status)))
+		fields = append(fields, fieldOf(pathView, "Spec", "Status", jen.Lit(v.status)))
 	}
 	if v.template != "" {
-		fields = append(fields, field("Template", jen.Lit(v.template)))
+		fields = append(fields, fieldOf(pathView, "Spec", "Template", jen.Lit(v.template)))
 	}
-	return jen.Qual(pathView, "Spec").Add(literal(fields))
+	return rt(pathView, "Spec").Add(literal(fields))
 }
 
 // emitView writes the view's Spec variable and the function that registers
@@ -49,7 +49,7 @@ func emitView(f *jen.File, n *names, v *view) {
 	}
 	s := n.scope(reserved...)
 	mux, c := s.name("mux"), s.name("c")
-	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux"), jen.Id(c).Op("*").Qual(pathView, "Config")}
+	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux"), jen.Id(c).Op("*").Add(rt(pathView, "Config"))}
 	var recv string
 	if v.recv != nil {
 		recv = s.name(preferred(v.recv.v.Name(), "recv"))
@@ -64,7 +64,7 @@ func emitView(f *jen.File, n *names, v *view) {
 	}
 	docComment(f, "%s registers %s on mux at %q.", v.registerName, v.display(), v.method+" "+v.pattern)
 	f.Func().Id(v.registerName).Params(params...).Error().Block(
-		jen.Return(jen.Qual(pathView, handle).Call(
+		jen.Return(rt(pathView, handle).Call(
 			jen.Id(mux), jen.Id(c), jen.Op("&").Id(v.specName),
 			jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(r).Op("*").Qual(pathHTTP, "Request")).Add(results).Block(body...),
 		)),
@@ -95,7 +95,7 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 		req, p := s.name("req"), s.name("p")
 		stmts = append(stmts,
 			jen.Var().Id(req).Add(typeCode(v.reqType)),
-			jen.Var().Id(p).Qual(pathView, "Problems"),
+			jen.Var().Id(p).Add(rt(pathView, "Problems")),
 		)
 		query := ""
 		for _, b := range v.fields {
@@ -108,10 +108,10 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 			stmts = append(stmts, b.bindCode(p, r, req, query))
 		}
 		if errName != "" {
-			stmts = append(stmts, jen.If(jen.Id(errName).Op("=").Id(p).Dot("Err").Call(), jen.Id(errName).Op("!=").Nil()).Block(jen.Return()))
+			stmts = append(stmts, jen.If(jen.Id(errName).Op("=").Id(p).Dot(member(pathView, "Problems", "Err")).Call(), jen.Id(errName).Op("!=").Nil()).Block(jen.Return()))
 		} else {
 			err := s.name("err")
-			stmts = append(stmts, jen.If(jen.Id(err).Op(":=").Id(p).Dot("Err").Call(), jen.Id(err).Op("!=").Nil()).Block(jen.Return(jen.Id(err))))
+			stmts = append(stmts, jen.If(jen.Id(err).Op(":=").Id(p).Dot(member(pathView, "Problems", "Err")).Call(), jen.Id(err).Op("!=").Nil()).Block(jen.Return(jen.Id(err))))
 		}
 		args = append(args, jen.Id(req))
 	}
@@ -121,7 +121,7 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 		call = jen.Id(recv).Dot(v.fn.Name()).Call(args...)
 	}
 	if v.result == resultFuture {
-		call = call.Dot("Await").Call(jen.Id(ctx))
+		call = call.Dot(member(pathFuture, "Future", "Await")).Call(jen.Id(ctx))
 	}
 	return append(stmts, jen.Return(call)), results
 }
@@ -131,7 +131,7 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 	dst := jen.Op("&").Id(req).Dot(b.name)
 	if b.in == "body" {
-		return jen.Qual(pathView, "JSON").Call(jen.Op("&").Id(p), jen.Id(r), dst, jen.Lit(b.unknown), jen.Lit(b.optional))
+		return rt(pathView, "JSON").Call(jen.Op("&").Id(p), jen.Id(r), dst, jen.Lit(b.unknown), jen.Lit(b.optional))
 	}
 	var raw jen.Code
 	switch b.in {
@@ -150,21 +150,21 @@ func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 			raw = jen.Id(r).Dot("Header").Dot("Get").Call(jen.Lit(b.key))
 		}
 	case "cookie":
-		raw = jen.Qual(pathView, "CookieValue").Call(jen.Id(r), jen.Lit(b.key))
+		raw = rt(pathView, "CookieValue").Call(jen.Id(r), jen.Lit(b.key))
 	}
-	in := jen.Qual(pathView, map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in])
-	bind := jen.Qual(pathView, b.binder).Call(raw, dst)
+	in := rt(pathView, map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in])
+	bind := rt(pathView, b.binder).Call(raw, dst)
 	// As a function value, a generic binder needs its type argument; Time
 	// and Duration are not generic.
-	elemBinder := jen.Qual(pathView, b.binder)
+	elemBinder := rt(pathView, b.binder)
 	if b.binder != "Time" && b.binder != "Duration" && b.elem != nil {
 		elemBinder = elemBinder.Types(typeCode(b.elem))
 	}
 	switch {
 	case b.slice:
-		bind = jen.Qual(pathView, "Slice").Call(raw, dst, elemBinder)
+		bind = rt(pathView, "Slice").Call(raw, dst, elemBinder)
 	case b.pointer:
-		bind = jen.Qual(pathView, "Optional").Call(raw, dst, elemBinder)
+		bind = rt(pathView, "Optional").Call(raw, dst, elemBinder)
 	}
-	return jen.Id(p).Dot("Add").Call(in, jen.Lit(b.key), bind)
+	return jen.Id(p).Dot(member(pathView, "Problems", "Add")).Call(in, jen.Lit(b.key), bind)
 }
