@@ -184,17 +184,44 @@ func checkDirectiveOptions(d *decl, nargs int, specs []optSpec, e *errs) (option
 				d.dir.options = append(d.dir.options, option{key: a.text, off: a.off})
 				continue
 			}
-			e.add(d.at(a.off), "unexpected %q: //futures:%s takes key=value options%s", a.text, d.kind, optionHint(a.text, specs))
+			err := e.add(d.at(a.off), "unexpected %q: //futures:%s takes key=value options%s", a.text, d.kind, optionHint(a.text, specs))
+			if near := nearestOption(a.text, specs); near != nil && near.kind == optBool {
+				err.suggest(d.at(a.off), len(a.text), near.key)
+			}
 			ok = false
 		}
 		d.dir.args = d.dir.args[:nargs]
 	}
 	vals, problems := checkOptions(d.dir, specs)
 	for _, p := range problems {
-		e.add(d.at(p.off), "%s", p.msg)
+		err := e.add(d.at(p.off), "%s", p.msg)
+		// A misspelled key has an obvious correction, the key that the
+		// message suggests, unless that key needs a value and has none.
+		i := slices.IndexFunc(d.dir.options, func(o option) bool { return o.off == p.off })
+		if i >= 0 && !slices.ContainsFunc(specs, func(s optSpec) bool { return s.key == d.dir.options[i].key }) {
+			o := d.dir.options[i]
+			if near := nearestOption(o.key, specs); near != nil && (o.hasValue || near.kind == optBool) {
+				err.suggest(d.at(o.off), len(o.key), near.key)
+			}
+		}
 		ok = false
 	}
 	return vals, ok
+}
+
+// nearestOption is the option of specs whose key word is likely a typo
+// of, as unknownOption and optionHint suggest it, or nil.
+func nearestOption(word string, specs []optSpec) *optSpec {
+	keys := make([]string, len(specs))
+	for i, s := range specs {
+		keys[i] = s.key
+	}
+	slices.Sort(keys)
+	near := nearest(word, keys)
+	if i := slices.IndexFunc(specs, func(s optSpec) bool { return s.key == near }); near != "" && i >= 0 {
+		return &specs[i]
+	}
+	return nil
 }
 
 func optionHint(word string, specs []optSpec) string {

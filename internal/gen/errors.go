@@ -12,6 +12,24 @@ import (
 type Error struct {
 	Pos token.Position
 	Msg string
+
+	// For Vet: the position in the file set, and an obvious correction,
+	// when there is one (a misspelled option or directive name).
+	at  token.Pos
+	fix *edit
+}
+
+// edit replaces the text from pos to end with text.
+type edit struct {
+	pos, end token.Pos
+	text     string
+}
+
+// suggest attaches the correction that replaces the n bytes at pos with
+// text, and returns e.
+func (e *Error) suggest(pos token.Pos, n int, text string) *Error {
+	e.fix = &edit{pos: pos, end: pos + token.Pos(n), text: text}
+	return e
 }
 
 // Error formats the problem as file:line:col: message, the form editors and
@@ -56,12 +74,19 @@ type errs struct {
 	warnings ErrorList
 }
 
-func (e *errs) add(pos token.Pos, format string, args ...any) {
-	e.list = append(e.list, &Error{Pos: e.fset.Position(pos), Msg: fmt.Sprintf(format, args...)})
+// add records an error at pos and returns it, for a correction to be
+// attached.
+func (e *errs) add(pos token.Pos, format string, args ...any) *Error {
+	err := &Error{Pos: e.fset.Position(pos), Msg: fmt.Sprintf(format, args...), at: pos}
+	e.list = append(e.list, err)
+	return err
 }
 
-func (e *errs) warn(pos token.Pos, format string, args ...any) {
-	e.warnings = append(e.warnings, &Error{Pos: e.fset.Position(pos), Msg: "warning: " + fmt.Sprintf(format, args...)})
+// warn records a warning: a problem that does not stop generation.
+func (e *errs) warn(pos token.Pos, format string, args ...any) *Error {
+	err := &Error{Pos: e.fset.Position(pos), Msg: "warning: " + fmt.Sprintf(format, args...), at: pos}
+	e.warnings = append(e.warnings, err)
+	return err
 }
 
 // parsePos reads go/packages' "file:line:col" error positions.

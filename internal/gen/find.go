@@ -54,7 +54,10 @@ func findDecls(l *loaded, e *errs) []*decl {
 					continue
 				}
 				if !isKnownKind(dir.kind) {
-					e.add(c.Slash+token.Pos(dir.kindOff), "%s", unknownKind(dir.kind))
+					err := e.add(c.Slash+token.Pos(dir.kindOff), "%s", unknownKind(dir.kind))
+					if near := nearest(dir.kind, kinds); near != "" {
+						err.suggest(c.Slash+token.Pos(dir.kindOff), len(dir.kind), near)
+					}
 					continue
 				}
 				if found != nil {
@@ -70,8 +73,11 @@ func findDecls(l *loaded, e *errs) []*decl {
 		}
 		for _, g := range f.Comments {
 			for _, c := range g.List {
-				if m := spacedDirective.FindStringSubmatch(c.Text); m != nil {
-					e.warn(c.Slash, "%q is a plain comment, not a directive: write //futures:%s with no space after //", strings.TrimSpace(c.Text), m[1])
+				if m := spacedDirective.FindStringSubmatchIndex(c.Text); m != nil {
+					kind := c.Text[m[2]:m[3]]
+					spaces := len(c.Text[2:m[2]]) - len("futures:")
+					e.warn(c.Slash, "%q is a plain comment, not a directive: write //futures:%s with no space after //", strings.TrimSpace(c.Text), kind).
+						suggest(c.Slash+2, spaces, "")
 					continue
 				}
 				if strings.HasPrefix(c.Text, directivePrefix) && !onFunc[c] {

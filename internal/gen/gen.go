@@ -30,6 +30,10 @@
 //
 // Every source problem is collected with its position and reported at once
 // (errors.go), and nothing is written then.
+//
+// Vet (vet.go) runs the same steps from find to emit on one package that an
+// analysis driver has loaded, for the futuresvet analyzer: Run's problems
+// and messages as diagnostics, and the generated files compared.
 package gen
 
 import (
