@@ -1,7 +1,8 @@
 // Package gen is the generator behind futuresgen: it finds //futures:
 // directives in Go packages, checks them against the functions they
 // annotate, and writes (or, in check mode, compares) the generated
-// wrappers. It is internal: the commands in cmd/ are its only users.
+// wrappers. It is internal: only this module's commands (futuresgen,
+// futuresvet) and the analyzer behind futuresvet use it.
 //
 // Run is the pipeline. Its steps, in the order it calls them, and their
 // files:
@@ -11,9 +12,9 @@
 //     (the candidates) are parsed, without their generated files.
 //   - find (find.go, directive.go): the directives, read from the raw doc
 //     comments, and their syntax.
-//   - plan (plan.go, buildtags.go): what each package's directives will
-//     generate, known from the syntax alone; after the check, which
-//     generated file holds each task, view and registration.
+//   - plan (plan.go): what each package's directives will generate, known
+//     from the syntax alone, and the units and registrations that the
+//     later steps fill in.
 //   - cache (cache.go): a package whose inputs have not changed takes its
 //     files from the cache and skips type check, check, place and emit.
 //   - type check (typecheck.go): each candidate from source, its
@@ -22,6 +23,8 @@
 //   - check (check.go, check_task.go, check_view.go): options and
 //     signatures against the schema of each directive, and the package's
 //     names against what would be generated.
+//   - place (place.go, buildtags.go): which generated file holds each task,
+//     view and registration, by the build constraints of their sources.
 //   - emit (emit.go, emit_types.go, emit_register.go, emit_task.go,
 //     emit_view.go): every file rendered with jennifer, the runtime names it
 //     may use listed in contract.go.
