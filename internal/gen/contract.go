@@ -13,6 +13,11 @@ import (
 // those docs and against the runtime's declarations, and the emitter
 // reaches the runtime only through rt and member, which refuse a name that
 // is not here.
+//
+// To make generated code call a new runtime name: add it here and to the
+// doc section, emit it through rt or member, and move versionAssertion to
+// the next version, which taskloop and view then declare next to the
+// older ones (an older runtime lacks the name, and the assertion says so).
 
 // Import paths of the packages that generated code calls.
 const (

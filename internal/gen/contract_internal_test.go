@@ -186,7 +186,7 @@ func TestEmitterUsesContract(t *testing.T) {
 				if name, ok := lit(call.Args[1]); ok {
 					checked++
 					if !contract[path][name] {
-						t.Errorf("%s: rt(%s, %q): not in the contract", pos, id.Name, name)
+						t.Errorf("%s: rt(%s, %q): not in the contract; add it to contract.go and to the package doc's \"For generated code\" section", pos, id.Name, name)
 					}
 				}
 			case "member", "fieldOf":
@@ -201,7 +201,7 @@ func TestEmitterUsesContract(t *testing.T) {
 					t.Errorf("%s: %s(%s, %q, %q): not in the contract", pos, fn, id.Name, typ, name)
 				}
 			default:
-				t.Errorf("%s: %s(%s, …) reaches the runtime around rt and member, unchecked", pos, fn, id.Name)
+				t.Errorf("%s: %s(%s, …) reaches the runtime around rt and member, unchecked: use rt or member, with the name in contract.go and in the package doc's \"For generated code\" section", pos, fn, id.Name)
 			}
 			return true
 		})
