@@ -64,12 +64,12 @@ go test -c -o "$tmp/bench.test" .
 if [ "$mode" = -quick ]; then
   step "benchmarks (once each)"
   "$tmp/bench.test" -test.run '^$' -test.bench . -test.benchtime 1x -test.benchmem
-  echo "(BenchmarkGenerator is in ../gen, which the main module's CI runs once.)"
+  echo "(BenchmarkGenerator is in ../internal/gen, which the main module's CI runs once.)"
   exit 0
 fi
 
 if [ "$COUNT" -lt 5 ]; then echo "COUNT=$COUNT: RESULTS.md needs at least 5 runs" >&2; exit 2; fi
-(cd .. && go test -c -o "$tmp/gen.test" ./gen)
+(cd .. && go test -c -o "$tmp/gen.test" ./internal/gen)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -84,7 +84,7 @@ for n in $(seq "$COUNT"); do
   step "run $n of $COUNT: durable tasks (needs FUTURES_TEST_DATABASE_URL)"
   "$tmp/bench.test" -test.run '^$' -test.bench 'Durable' -test.benchtime 3x -test.benchmem | tee "results/run-$n-4-durable.txt"
   step "run $n of $COUNT: generator"
-  (cd ../gen && "$tmp/gen.test" -test.run '^$' -test.bench Generator -test.benchtime 3x) | tee "results/run-$n-3-gen.txt"
+  (cd ../internal/gen && "$tmp/gen.test" -test.run '^$' -test.bench Generator -test.benchtime 3x) | tee "results/run-$n-3-gen.txt"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -118,8 +118,8 @@ in one run started $started. Do not edit: edit \`bench/notes/\` and run
 go test -c -o bench.test .      # in bench/
 bench.test -test.run '^\$' -test.bench 'Futures|TaskLoop|Views' -test.benchtime $BENCHTIME -test.benchmem
 bench.test -test.run '^\$' -test.bench 'HTTPClient' -test.benchtime $HTTP_BENCHTIME -test.benchmem
-go test -c -o gen.test ./gen    # in the main module
-gen.test -test.run '^\$' -test.bench Generator -test.benchtime 3x   # in gen/
+go test -c -o gen.test ./internal/gen    # in the main module
+gen.test -test.run '^\$' -test.bench Generator -test.benchtime 3x   # in internal/gen/
 \`\`\`
 
 Each figure is the median of the $COUNT runs; each ratio is the median of

@@ -9,6 +9,11 @@ import (
 	"github.com/gofutures/futures/runtime/view"
 )
 
+// If this does not compile, the github.com/gofutures/futures that go.mod
+// requires does not support the code of the futuresgen that wrote this file:
+// generate it again with go tool futuresgen, the module's own.
+const _ = view.SupportsGeneratedCodeVersion1
+
 // futuresViews lists the function views of this package for RegisterViews.
 var futuresViews = []func(*http.ServeMux, *view.Config) error{
 	futuresRegister_Update,

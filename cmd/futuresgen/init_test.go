@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
 // starterFiles are the files that init writes besides go.mod.

@@ -56,7 +56,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gofutures/futures/gen"
+	"github.com/gofutures/futures/internal/gen"
 )
 
 const (

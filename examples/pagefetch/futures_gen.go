@@ -12,6 +12,11 @@ import (
 	"github.com/gofutures/futures/runtime/view"
 )
 
+// If this does not compile, the github.com/gofutures/futures that go.mod
+// requires does not support the code of the futuresgen that wrote this file:
+// generate it again with go tool futuresgen, the module's own.
+const _ = taskloop.SupportsGeneratedCodeVersion1
+
 // futuresViews_Fetcher lists the method views of Fetcher for
 // RegisterFetcherViews.
 var futuresViews_Fetcher = []func(*http.ServeMux, *view.Config, *Fetcher) error{

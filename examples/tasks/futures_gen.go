@@ -10,6 +10,11 @@ import (
 	"github.com/gofutures/futures/runtime/taskloop"
 )
 
+// If this does not compile, the github.com/gofutures/futures that go.mod
+// requires does not support the code of the futuresgen that wrote this file:
+// generate it again with go tool futuresgen, the module's own.
+const _ = taskloop.SupportsGeneratedCodeVersion1
+
 // futuresTasks lists the function tasks of this package for RegisterTasks.
 var futuresTasks = []taskloop.Definition{
 	{Spec: futuresSpec_FetchQuote},

@@ -35,6 +35,28 @@
 // no bound, no queue and no future; the latency of one task alone, submit
 // to resolution, is about 1.4 µs against 0.7 µs raw, the price of handing
 // it to a parked worker and back.
+//
+// # For generated code
+//
+// The wrappers and registration functions that futuresgen writes use only
+// these names of this package. They are a contract with generated code: a
+// change to one that would break it comes with a new version constant
+// (see [SupportsGeneratedCodeVersion1]).
+//
+//   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
+//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
+//     [Spec.Durable];
+//   - [Async] and [Later]; for durable tasks [AsyncDurable],
+//     [LaterDurable], [DecodeArgs] and [Receipt];
+//   - [Definition], with [Definition.Spec], [Definition.Run] and
+//     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and
+//     [RegisterOn];
+//   - [SupportsGeneratedCodeVersion1], which every generated file that uses
+//     this package asserts.
+//
+// Of package future they use [future.Future], the result of every wrapper,
+// and its [future.Future.Await], which the handler of a view that returns
+// a future calls.
 package taskloop
 
 import (

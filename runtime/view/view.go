@@ -18,6 +18,26 @@
 // error, or the panic and its stack, go to the log with that ID.
 //
 // Views are safe for concurrent use; Handle registers them once.
+//
+// # For generated code
+//
+// The handlers and registration functions that futuresgen writes use only
+// these names of this package. They are a contract with generated code: a
+// change to one that would break it comes with a new version constant
+// (see [SupportsGeneratedCodeVersion1]).
+//
+//   - [Spec], with the fields [Spec.Name], [Spec.Pattern], [Spec.Timeout],
+//     [Spec.ReadsBody], [Spec.MaxBody], [Spec.Status] and [Spec.Template];
+//   - [Config], [Option], [Register] and [RegisterOn], for the
+//     registration functions; [Handle] and [HandleEmpty], which serve a
+//     view;
+//   - [Problems], with [Problems.Add] and [Problems.Err], and the places
+//     [Path], [Query], [Header] and [Cookie];
+//   - the binders [String], [Int], [Uint], [Float], [Bool], [Time],
+//     [Duration] and [Text], with [Slice] and [Optional] around them;
+//     [CookieValue]; and [JSON] for the body;
+//   - [SupportsGeneratedCodeVersion1], which every generated file that uses
+//     this package and not taskloop asserts.
 package view
 
 import (

@@ -7,7 +7,7 @@
 // Each RUN-FILE holds the output of one run (-count 1) of some benchmarks;
 // run.sh passes one per area and repetition, in order. Benchmark names are
 // Benchmark<Area>/<scenario>/impl=<contender>; BenchmarkGenerator/<what>
-// (from ../gen) is read as area Generator with <what> as the contender.
+// (from ../internal/gen) is read as area Generator with <what> as the contender.
 //
 // A row's ratio is ours ÷ the peer's time, the median over the runs of the
 // ratio within each run (both were measured in the same process minutes

@@ -1,0 +1,73 @@
+package gen
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// The contract between generated code and the runtime: the only names of
+// runtime/future, runtime/taskloop and runtime/view that the emitter may
+// write. The "For generated code" sections of the taskloop and view
+// package docs list the same names; TestContract checks the table against
+// those docs and against the runtime's declarations, and the emitter
+// reaches the runtime only through rt and member, which refuse a name that
+// is not here.
+//
+// To make generated code call a new runtime name: add it here and to the
+// doc section, emit it through rt or member, and move versionAssertion to
+// the next version, which taskloop and view then declare next to the
+// older ones (an older runtime lacks the name, and the assertion says so).
+
+// Import paths of the packages that generated code calls.
+const (
+	pathContext  = "context"
+	pathErrors   = "errors"
+	pathHTTP     = "net/http"
+	pathTime     = "time"
+	pathFuture   = "github.com/gofutures/futures/runtime/future"
+	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
+	pathView     = "github.com/gofutures/futures/runtime/view"
+)
+
+// versionAssertion is the constant, declared by taskloop and by view, that
+// every generated file asserts (const _ = taskloop.…), so that compiling it
+// against a runtime without the names it uses fails on that line. A
+// generator that uses a name the runtime did not always have asserts the
+// next version, which the runtime then declares next to the older ones.
+const versionAssertion = "SupportsGeneratedCodeVersion1"
+
+// contract maps each runtime package to the names generated code may use:
+// package-level names, and fields and methods as Type.Name.
+var contract = map[string]map[string]bool{
+	pathFuture: setOf("Future Future.Await"),
+	pathTaskloop: setOf(versionAssertion + `
+		Spec Spec.Name Spec.Retries Spec.Backoff Spec.Timeout Spec.Delay Spec.Every Spec.Queue Spec.Durable
+		Async Later AsyncDurable LaterDurable DecodeArgs Receipt
+		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
+	pathView: setOf(versionAssertion + `
+		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
+		Config Option Register RegisterOn Handle HandleEmpty
+		Problems Problems.Add Problems.Err Path Query Header Cookie
+		String Int Uint Float Bool Time Duration Text Slice Optional CookieValue JSON`),
+}
+
+// rt is jen.Qual for a package-level name of the runtime. A name outside
+// the contract is a bug of the emitter, caught by the tests that generate.
+func rt(path, name string) *jen.Statement {
+	mustContract(path, name)
+	return jen.Qual(path, name)
+}
+
+// member returns the name of a field or method of the runtime type typ,
+// for a composite literal's key or a selector, after the same check.
+func member(path, typ, name string) string {
+	mustContract(path, typ+"."+name)
+	return name
+}
+
+func mustContract(path, name string) {
+	if !contract[path][name] {
+		panic(fmt.Sprintf("futuresgen: %s.%s is not among the runtime names generated code may use (contract.go)", path, name))
+	}
+}

@@ -1,0 +1,170 @@
+package gen
+
+import (
+	"github.com/dave/jennifer/jen"
+)
+
+func (v *view) display() string {
+	if v.recv != nil {
+		return v.recv.named.Obj().Name() + "." + v.fn.Name()
+	}
+	return v.fn.Name()
+}
+
+// specCode renders the view's view.Spec.
+func (v *view) specCode() jen.Code {
+	fields := []jen.Code{
+		fieldOf(pathView, "Spec", "Name", jen.Lit(v.name)),
+		fieldOf(pathView, "Spec", "Pattern", jen.Lit(v.method+" "+v.pattern)),
+	}
+	if v.timeout > 0 {
+		fields = append(fields, fieldOf(pathView, "Spec", "Timeout", durationCode(v.timeout)))
+	}
+	if v.body != nil {
+		fields = append(fields, fieldOf(pathView, "Spec", "ReadsBody", jen.True()))
+	}
+	if v.maxBody > 0 {
+		fields = append(fields, fieldOf(pathView, "Spec", "MaxBody", jen.Lit(int(v.maxBody))))
+	}
+	if v.status > 0 {
+		fields = append(fields, fieldOf(pathView, "Spec", "Status", jen.Lit(v.status)))
+	}
+	if v.template != "" {
+		fields = append(fields, fieldOf(pathView, "Spec", "Template", jen.Lit(v.template)))
+	}
+	return rt(pathView, "Spec").Add(literal(fields))
+}
+
+// emitView writes the view's Spec variable and the function that registers
+// its handler: a closure that binds the request, field by field, with the
+// typed binders of runtime/view, then calls the user's function.
+func emitView(f *jen.File, n *names, v *view) {
+	docComment(f, "%s describes the view %s.", v.specName, v.display())
+	f.Var().Id(v.specName).Op("=").Add(v.specCode())
+	f.Line()
+
+	reserved := []string{v.specName, v.registerName}
+	if v.recv == nil {
+		reserved = append(reserved, v.fn.Name())
+	}
+	s := n.scope(reserved...)
+	mux, c := s.name("mux"), s.name("c")
+	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux"), jen.Id(c).Op("*").Add(rt(pathView, "Config"))}
+	var recv string
+	if v.recv != nil {
+		recv = s.name(preferred(v.recv.v.Name(), "recv"))
+		params = append(params, jen.Id(recv).Op("*").Id(v.recv.named.Obj().Name()))
+	}
+	ctx, r := s.name("ctx"), s.name("r")
+	body, results := v.serveBody(s, ctx, r, recv)
+
+	handle := "Handle"
+	if v.result == resultError {
+		handle = "HandleEmpty"
+	}
+	docComment(f, "%s registers %s on mux at %q.", v.registerName, v.display(), v.method+" "+v.pattern)
+	f.Func().Id(v.registerName).Params(params...).Error().Block(
+		jen.Return(rt(pathView, handle).Call(
+			jen.Id(mux), jen.Id(c), jen.Op("&").Id(v.specName),
+			jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(r).Op("*").Qual(pathHTTP, "Request")).Add(results).Block(body...),
+		)),
+	)
+	f.Line()
+}
+
+// serveBody returns the statements of the closure that serves one request,
+// and its results.
+func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Code) {
+	var stmts []jen.Code
+	var args []jen.Code
+	if v.hasCtx {
+		args = append(args, jen.Id(ctx))
+	}
+	var errName string
+	results := jen.Error()
+	if v.result != resultError {
+		result, err := s.name("result"), s.name("err")
+		errName = err
+		results = jen.Params(jen.Id(result).Add(typeCode(v.value)), jen.Id(err).Error())
+	}
+
+	switch v.request {
+	case requestHTTP:
+		args = append(args, jen.Id(r).Dot("WithContext").Call(jen.Id(ctx)))
+	case requestStruct:
+		req, p := s.name("req"), s.name("p")
+		stmts = append(stmts,
+			jen.Var().Id(req).Add(typeCode(v.reqType)),
+			jen.Var().Id(p).Add(rt(pathView, "Problems")),
+		)
+		query := ""
+		for _, b := range v.fields {
+			if b.in == "query" && query == "" {
+				query = s.name("query")
+				stmts = append(stmts, jen.Id(query).Op(":=").Id(r).Dot("URL").Dot("Query").Call())
+			}
+		}
+		for _, b := range v.fields {
+			stmts = append(stmts, b.bindCode(p, r, req, query))
+		}
+		if errName != "" {
+			stmts = append(stmts, jen.If(jen.Id(errName).Op("=").Id(p).Dot(member(pathView, "Problems", "Err")).Call(), jen.Id(errName).Op("!=").Nil()).Block(jen.Return()))
+		} else {
+			err := s.name("err")
+			stmts = append(stmts, jen.If(jen.Id(err).Op(":=").Id(p).Dot(member(pathView, "Problems", "Err")).Call(), jen.Id(err).Op("!=").Nil()).Block(jen.Return(jen.Id(err))))
+		}
+		args = append(args, jen.Id(req))
+	}
+
+	call := jen.Id(v.fn.Name()).Call(args...)
+	if v.recv != nil {
+		call = jen.Id(recv).Dot(v.fn.Name()).Call(args...)
+	}
+	if v.result == resultFuture {
+		call = call.Dot(member(pathFuture, "Future", "Await")).Call(jen.Id(ctx))
+	}
+	return append(stmts, jen.Return(call)), results
+}
+
+// bindCode binds one request field: p.Add(view.Query, "n",
+// view.Int(query.Get("n"), &req.N)), and the like.
+func (b *bindField) bindCode(p, r, req, query string) jen.Code {
+	dst := jen.Op("&").Id(req).Dot(b.name)
+	if b.in == "body" {
+		return rt(pathView, "JSON").Call(jen.Op("&").Id(p), jen.Id(r), dst, jen.Lit(b.unknown), jen.Lit(b.optional))
+	}
+	var raw jen.Code
+	switch b.in {
+	case "path":
+		raw = jen.Id(r).Dot("PathValue").Call(jen.Lit(b.key))
+	case "query":
+		if b.slice {
+			raw = jen.Id(query).Index(jen.Lit(b.key))
+		} else {
+			raw = jen.Id(query).Dot("Get").Call(jen.Lit(b.key))
+		}
+	case "header":
+		if b.slice {
+			raw = jen.Id(r).Dot("Header").Dot("Values").Call(jen.Lit(b.key))
+		} else {
+			raw = jen.Id(r).Dot("Header").Dot("Get").Call(jen.Lit(b.key))
+		}
+	case "cookie":
+		raw = rt(pathView, "CookieValue").Call(jen.Id(r), jen.Lit(b.key))
+	}
+	in := rt(pathView, map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in])
+	bind := rt(pathView, b.binder).Call(raw, dst)
+	// As a function value, a generic binder needs its type argument; Time
+	// and Duration are not generic.
+	elemBinder := rt(pathView, b.binder)
+	if b.binder != "Time" && b.binder != "Duration" && b.elem != nil {
+		elemBinder = elemBinder.Types(typeCode(b.elem))
+	}
+	switch {
+	case b.slice:
+		bind = rt(pathView, "Slice").Call(raw, dst, elemBinder)
+	case b.pointer:
+		bind = rt(pathView, "Optional").Call(raw, dst, elemBinder)
+	}
+	return jen.Id(p).Dot(member(pathView, "Problems", "Add")).Call(in, jen.Lit(b.key), bind)
+}

@@ -1,0 +1,194 @@
+// Package gen is the generator behind futuresgen: it finds //futures:
+// directives in Go packages, checks them against the functions they
+// annotate, and writes (or, in check mode, compares) the generated
+// wrappers. It is internal: only this module's commands (futuresgen,
+// futuresvet) and the analyzer behind futuresvet use it.
+//
+// Run is the pipeline. Its steps, in the order it calls them, and their
+// files:
+//
+//   - load (load.go): one go list -deps -export of the patterns; the
+//     packages whose files mention a directive or hold a generated file
+//     (the candidates) are parsed, without their generated files.
+//   - find (find.go, directive.go): the directives, read from the raw doc
+//     comments, and their syntax.
+//   - plan (plan.go): what each package's directives will generate, known
+//     from the syntax alone, and the units and registrations that the
+//     later steps fill in.
+//   - cache (cache.go): a package whose inputs have not changed takes its
+//     files from the cache and skips type check, check, place and emit.
+//   - type check (typecheck.go): each candidate from source, its
+//     dependencies from export data; type errors about the names about to
+//     be generated are tolerated.
+//   - check (check.go, check_task.go, check_view.go): options and
+//     signatures against the schema of each directive, and the package's
+//     names against what would be generated.
+//   - place (place.go, buildtags.go): which generated file holds each task,
+//     view and registration, by the build constraints of their sources.
+//   - emit (emit.go, emit_types.go, emit_register.go, emit_task.go,
+//     emit_view.go): every file rendered with jennifer, the runtime names it
+//     may use listed in contract.go.
+//   - write (write.go, diff.go): each file written atomically when it
+//     differs, or in check mode compared, with a unified diff.
+//
+// Every source problem is collected with its position and reported at once
+// (errors.go), and nothing is written then.
+//
+// Vet (vet.go) runs the same steps from find to emit on one package that an
+// analysis driver has loaded, for the futuresvet analyzer: Run's problems
+// and messages as diagnostics, and the generated files compared.
+package gen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is one run of the generator.
+type Config struct {
+	// Dir is the directory the patterns are relative to; "" means the
+	// current directory.
+	Dir string
+	// Patterns are go list package patterns; none means ".".
+	Patterns []string
+	// Output is the generated file's name; "" means futures_gen.go. Tasks in
+	// a file with build constraints go to <file>_<Output> with the same
+	// constraints.
+	Output string
+	// Tags are build tags, as for go build -tags.
+	Tags []string
+	// Check writes nothing and reports stale, missing and orphaned files.
+	Check bool
+	// Env is the environment of the go command; nil means os.Environ().
+	Env []string
+	// Log, when not nil, receives a line per package: what was done and how
+	// long it took (the CLI's --verbose).
+	Log io.Writer
+	// CacheDir, when not "", keeps each package's generated files under a
+	// key of everything they depend on, so that a package whose sources,
+	// dependencies and flags have not changed is neither type-checked nor
+	// generated again. The CLI uses the user's cache directory.
+	CacheDir string
+}
+
+// DefaultOutput is the generated file's default name.
+const DefaultOutput = "futures_gen.go"
+
+// Result says what a run did or, in check mode, would do.
+type Result struct {
+	// Changes are the files written or removed, or in check mode the files
+	// that are stale, missing or orphaned, with their unified diffs.
+	Changes []Change
+	// Warnings are problems that did not stop the run, with positions.
+	Warnings ErrorList
+}
+
+// Change is one generated file that was, or would be, written or removed.
+type Change struct {
+	Path    string // absolute
+	Removed bool
+	Diff    string // in check mode: unified diff from the file on disk to the generated one
+}
+
+// ErrStale is Run's error in check mode when some generated file is not
+// what the sources would generate.
+var ErrStale = errors.New("generated files are stale")
+
+// Run generates (or checks) the packages of cfg. Source problems come back
+// as an ErrorList, which lists every problem with its position; nothing is
+// written then. In check mode, Run returns ErrStale (with the diffs in the
+// Result) when anything would change.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Patterns) == 0 {
+		cfg.Patterns = []string{"."}
+	}
+	if cfg.Output == "" {
+		cfg.Output = DefaultOutput
+	}
+	if filepath.Base(cfg.Output) != cfg.Output || !strings.HasSuffix(cfg.Output, ".go") || strings.HasSuffix(cfg.Output, "_test.go") {
+		return nil, fmt.Errorf("output %q: want a file name ending in .go (not _test.go), without a directory", cfg.Output)
+	}
+	started := time.Now()
+
+	// Load: list the packages, and parse those that mention a directive or
+	// hold a generated file, without their generated files.
+	fset := token.NewFileSet()
+	roots, err := listPackages(ctx, &cfg, fset)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := findCandidates(roots, fset)
+	if err != nil {
+		return nil, err
+	}
+	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(roots), len(pkgs), time.Since(started).Round(time.Millisecond))
+
+	// Find, and plan the names: directives come from the syntax alone, so
+	// what every package will generate is known before anything is
+	// type-checked, so that type errors about those names can be told from
+	// others, and so that a package whose inputs have not changed can come
+	// from the cache.
+	e := &errs{fset: fset}
+	plans := make([]*plan, len(pkgs))
+	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
+	for i, l := range pkgs {
+		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
+		plans[i].reserveNames(gen)
+	}
+	cache := openCache(cfg.CacheDir)
+	keys := cache.keys(plans, &cfg, gen)
+
+	// Type-check, check and place each package the cache does not have.
+	imp := newImporter(fset, pkgs, cfg.Env)
+	for _, p := range plans {
+		if files, ok := cache.get(keys[p.path]); ok {
+			p.cached = files
+			continue
+		}
+		before := len(e.list)
+		imp.typeCheck(p.loaded)
+		e.list = append(e.list, loadErrors(p.loaded, gen)...)
+		p.check(e)
+		p.place(e, cfg.Output)
+		p.clean = len(e.list) == before
+	}
+	res := &Result{Warnings: e.warnings.sorted()}
+	if len(e.list) > 0 {
+		return res, e.list.sorted()
+	}
+
+	// Emit every file before writing any, so that a failure leaves every
+	// file as it was.
+	emitted, err := emitAll(plans)
+	if err != nil {
+		return res, err
+	}
+
+	// Write, or in check mode compare, package by package.
+	for i, p := range plans {
+		pstart := time.Now()
+		files := p.cached
+		if files == nil {
+			files = emitted[i].files
+			if p.clean {
+				cache.put(keys[p.path], files)
+			}
+		}
+		changes, err := apply(p, files, cfg.Check)
+		if err != nil {
+			return res, err
+		}
+		res.Changes = append(res.Changes, changes...)
+		logf(cfg.Log, "%s: %s in %v", p.path, describe(p, changes, cfg.Check), (emitted[i].took + time.Since(pstart)).Round(time.Millisecond))
+	}
+	if cfg.Check && len(res.Changes) > 0 {
+		return res, ErrStale
+	}
+	return res, nil
+}

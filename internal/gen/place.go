@@ -1,0 +1,93 @@
+package gen
+
+import (
+	"go/ast"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// The place step, after the check: which generated file holds each checked
+// unit and each registration, and none of them in the way of a file that
+// futuresgen did not write.
+
+// place decides the files of a checked package: which generated file
+// holds each unit and each registration (placeFiles), and that none of
+// them would overwrite a file that futuresgen did not write.
+func (p *plan) place(e *errs, output string) {
+	if len(p.units) == 0 {
+		return
+	}
+	p.placeFiles(e, output)
+	for _, f := range p.files {
+		if slices.ContainsFunc(p.pkg.GoFiles, func(src string) bool {
+			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
+		}) {
+			e.add(p.units[0].declOf().line.Slash, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
+		}
+	}
+}
+
+// placeFiles decides which generated file holds each task and each
+// registration. Tasks declared in a file with build constraints go to a
+// generated file with the same constraints; a registration lives with the
+// declaration of its receiver type (the main file for function tasks), and
+// tasks placed elsewhere join its list from their own file's init.
+func (p *plan) placeFiles(e *errs, output string) {
+	main := &outFile{name: output}
+	p.files = []*outFile{main}
+	syntax := map[string]*ast.File{}
+	for _, f := range p.pkg.Syntax {
+		syntax[sourceName(p.pkg.Fset, f)] = f
+	}
+	bySource := map[string]*outFile{}
+	fileFor := func(src string) *outFile {
+		if of, ok := bySource[src]; ok {
+			return of
+		}
+		of := main
+		c, err := fileConstraint(syntax[src], src)
+		if err != nil {
+			e.add(syntax[src].Package, "reading the build constraint of %s: %v", filepath.Base(src), err)
+		} else if c != "" {
+			of = &outFile{name: strings.TrimSuffix(filepath.Base(src), ".go") + "_" + output, constraint: c}
+			p.files = append(p.files, of)
+		}
+		bySource[src] = of
+		return of
+	}
+	placed := map[unit]*outFile{}
+	for _, u := range p.units {
+		of := fileFor(u.declOf().filename)
+		of.units = append(of.units, u)
+		placed[u] = of
+	}
+	for _, r := range registrations(p.units) {
+		home := main
+		if r.recv != nil {
+			home = fileFor(p.pkg.Fset.Position(r.recv.Obj().Pos()).Filename)
+		}
+		parts := map[*outFile]*registration{}
+		var order []*outFile
+		for _, u := range r.units {
+			of := placed[u]
+			if parts[of] == nil {
+				part := *r
+				part.units = nil
+				parts[of] = &part
+				order = append(order, of)
+			}
+			parts[of].units = append(parts[of].units, u)
+		}
+		homePart := parts[home]
+		if homePart == nil {
+			homePart = &registration{kind: r.kind, recv: r.recv, funcName: r.funcName, listName: r.listName, at: r.at}
+		}
+		home.regs = append(home.regs, homePart)
+		for _, of := range order {
+			if of != home {
+				of.appends = append(of.appends, parts[of])
+			}
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package gen
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The plan step, from the syntax alone, right after the find step: the
+// names each package's directives will generate, which the type check
+// tolerates as undefined and the cache keys cover; and what the later steps
+// fill in: the units (checked tasks and views) that the check step keeps,
+// the registrations that list them, and the files that place puts them in.
+
+// plan is one package's directives on their way to files.
+type plan struct {
+	*loaded
+	decls  []*decl
+	units  []unit // checked tasks and views, in source order
+	files  []*outFile
+	cached map[string][]byte // the generated files, when the cache had them
+	clean  bool              // checked without errors: its output may be cached
+}
+
+// generated lists what the candidates will generate, from their syntax
+// alone, so that type errors about those names can be told from others.
+type generated struct {
+	funcs   map[string]map[string]bool // package path → package-level names
+	methods map[string]map[string]bool // "path.Type" → method names
+}
+
+func (g *generated) addFunc(pkgPath, name string) {
+	if g.funcs[pkgPath] == nil {
+		g.funcs[pkgPath] = map[string]bool{}
+	}
+	g.funcs[pkgPath][name] = true
+}
+
+func (g *generated) addMethod(pkgPath, typeName, name string) {
+	key := pkgPath + "." + typeName
+	if g.methods[key] == nil {
+		g.methods[key] = map[string]bool{}
+	}
+	g.methods[key][name] = true
+}
+
+// reserveNames records what this package will generate, known from the
+// syntax alone, so that type errors about those names can be tolerated.
+func (p *plan) reserveNames(gen *generated) {
+	for _, d := range p.decls {
+		typeName := ""
+		if d.fn.Recv != nil {
+			typeName = recvTypeName(d.fn)
+		}
+		if d.kind == "task" {
+			for _, suffix := range []string{"Async", "Later"} {
+				if typeName != "" {
+					gen.addMethod(p.path, typeName, d.fn.Name.Name+suffix)
+				} else {
+					gen.addFunc(p.path, d.fn.Name.Name+suffix)
+				}
+			}
+		}
+		register, _ := registrationNames(d.kind, typeName)
+		gen.addFunc(p.path, register)
+	}
+}
+
+// registrationNames returns the function and list names of a registration.
+// typeName is "" for functions.
+func registrationNames(kind, typeName string) (funcName, listName string) {
+	plural := map[string]string{"task": "Tasks", "view": "Views"}[kind]
+	if typeName == "" {
+		return "Register" + plural, "futures" + plural
+	}
+	if ast.IsExported(typeName) {
+		return "Register" + typeName + plural, "futures" + plural + "_" + typeName
+	}
+	return "register" + upperFirst(typeName) + plural, "futures" + plural + "_" + typeName
+}
+
+// upperFirst capitalizes the first letter of s, which may take several
+// bytes.
+func upperFirst(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// unit is a checked directive on its way to generated code: a task or a
+// view.
+type unit interface {
+	declOf() *decl
+	kind() string
+	// recvNamed is the receiver's type for a method, nil for a function.
+	recvNamed() *types.Named
+	// packageNames and methodNames are what the unit declares, for
+	// collision checks.
+	packageNames() []string
+	methodNames() []string
+}
+
+// registration is a generated Register… function and the list it walks:
+// one for the package's function tasks (RegisterTasks), one for its
+// function views (RegisterViews), and one of each per receiver type for
+// methods (RegisterMailerTasks, RegisterShopViews).
+type registration struct {
+	kind     string       // "task" or "view"
+	recv     *types.Named // nil for functions
+	funcName string
+	listName string
+	at       token.Pos // the first unit's directive, for errors
+	units    []unit
+}
+
+// registrations groups units by the function that registers them, in the
+// order of their first unit.
+func registrations(units []unit) []*registration {
+	type key struct {
+		kind string
+		recv *types.Named
+	}
+	var regs []*registration
+	byKey := map[key]*registration{}
+	for _, u := range units {
+		k := key{u.kind(), u.recvNamed()}
+		r := byKey[k]
+		if r == nil {
+			typeName := ""
+			if k.recv != nil {
+				typeName = k.recv.Obj().Name()
+			}
+			r = &registration{kind: k.kind, recv: k.recv, at: u.declOf().at(u.declOf().dir.kindOff)}
+			r.funcName, r.listName = registrationNames(k.kind, typeName)
+			byKey[k] = r
+			regs = append(regs, r)
+		}
+		r.units = append(r.units, u)
+	}
+	return regs
+}
+
+// outFile is one generated file: the package's main file, or the file for
+// the tasks of one source file with build constraints.
+type outFile struct {
+	name       string // base name
+	constraint string // //go:build expression, "" for the main file
+	units      []unit
+	regs       []*registration // declared here, each with the units of this file
+	appends    []*registration // declared in another file, with units of this file
+}
