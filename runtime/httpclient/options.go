@@ -133,7 +133,8 @@ func WithRetries(n int) Option {
 // (k = 1, 2, …) is drawn uniformly from [d/2, d], where d is
 // initial·2^(k-1) capped at maxWait. A response with a Retry-After header
 // (seconds or an HTTP date) is retried after exactly that long instead; when
-// Retry-After asks for more than maxWait, the call is not retried and
+// Retry-After asks for more than maxWait (a number too large to represent,
+// such as 99999999999999999999, counts as more), the call is not retried and
 // resolves with that response, because retrying sooner than asked would only
 // earn another refusal. Neither wait is taken when the call's context would
 // end first: the call resolves at once with what it has.
