@@ -113,6 +113,28 @@ func startProcess(t *testing.T, db *pgtest.DB, name string, args ...string) *wor
 	return p
 }
 
+// kill kills the worker (SIGKILL), waits for it to exit, and then for
+// PostgreSQL to end its sessions: a transaction it had committing when it
+// died (a fetch, a completion) has then landed, and the jobs it left
+// running stay so until rescued.
+func (p *workerProcess) kill(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.exited <- <-p.exited
+	p.sessionsGone(t, db)
+}
+
+// sessionsGone waits until PostgreSQL has ended the sessions of the dead
+// worker.
+func (p *workerProcess) sessionsGone(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	eventually(t, func() bool {
+		return db.Int("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", "testworker "+db.Schema+" "+p.name) == 0
+	}, "PostgreSQL to end the sessions of worker %s", p.name)
+}
+
 // stop stops the worker gracefully and waits for it to exit.
 func (p *workerProcess) stop(t *testing.T) {
 	t.Helper()
@@ -343,11 +365,7 @@ func TestCrash(t *testing.T) {
 	eventually(t, func() bool {
 		return db.Int("SELECT count(*) FROM "+table) >= 20 && db.Int(running) > 0
 	}, "w1 to be working")
-	if err := w1.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-w1.exited
-	w1.exited <- nil
+	w1.kill(t, db)
 	killedWhileRunning := db.Int(running)
 	doneAtKill := db.Int("SELECT count(*) FROM " + table)
 	t.Logf("killed w1 with %d jobs done and %d running", doneAtKill, killedWhileRunning)
@@ -470,11 +488,7 @@ func crashRepeatedly(t *testing.T, retries int) {
 		eventually(t, func() bool {
 			return db.Int("SELECT count(*) FROM "+table) >= before+10 && db.Int(running) > 0 && db.Int(rerunning, i) > 0
 		}, "worker %d to make progress and run a job that crashed %d times", i+1, i)
-		if err := w.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-w.exited
-		w.exited <- nil
+		w.kill(t, db)
 		t.Logf("killed worker %d with %d runs recorded, %d jobs running (%d of them run again), most crashes of a job so far %d",
 			i+1, db.Int("SELECT count(*) FROM "+table), db.Int(running), db.Int(rerunning, 1), db.Int(crashes))
 		// The dead worker's leadership would expire after River's TTL
@@ -545,6 +559,7 @@ func TestPoisonJob(t *testing.T) {
 			break
 		}
 		t.Logf("worker %d died of the poison job", i)
+		w.sessionsGone(t, db)
 		// The dead worker's leadership, if it had it, would expire after
 		// River's TTL (about 15s); ending it now lets the next worker lead
 		// and rescue at once. The job is rescued once it has been running

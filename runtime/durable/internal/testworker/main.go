@@ -84,6 +84,9 @@ func run(c config) error {
 		return err
 	}
 	cfg.MaxConns = int32(c.maxWorkers/4 + 4)
+	// The tests find this worker's sessions in pg_stat_activity by name,
+	// to wait until PostgreSQL is done with those of a killed worker.
+	cfg.ConnConfig.RuntimeParams["application_name"] = "testworker " + c.schema + " " + c.name
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
