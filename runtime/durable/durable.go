@@ -22,21 +22,33 @@
 //
 // # What durable means for the task's author
 //
-// River runs each job at least once: a worker that dies mid-job (a crash,
-// kill -9, a lost machine) leaves the job running in the database until
-// River's rescuer notices (RescueStuckJobsAfter, an hour by default) and
-// runs it again. A durable task must therefore be idempotent: running it
-// twice for the same arguments must do no more harm than once (an email
-// keyed by a message ID, an upsert rather than an insert).
+// Each job runs at least once, whatever its options: a worker that dies
+// mid-job (a crash, kill -9, a lost machine) leaves the job running in the
+// database until River's rescuer notices (RescueStuckJobsAfter, an hour by
+// default), and the job then runs again. The crash is not one of the
+// task's own attempts: a task with Retries 0 whose worker died runs again
+// all the same. A job whose workers die running it more than
+// Options.MaxRescues times (a poison job, say, that crashes every process
+// that runs it) is given up: discarded, with an error saying so, logged
+// and counted in Stats. A durable task must therefore be idempotent:
+// running it twice for the same arguments must do no more harm than once
+// (an email keyed by a message ID, an upsert rather than an insert).
 //
 // # Options that map to River
 //
-// Spec.Retries+1 is the job's MaxAttempts; Spec.Backoff, when set, replaces
-// River's retry policy with the same capped exponential backoff with jitter
-// as the task loop's; Spec.Timeout is the job's timeout (when zero, not
-// River's one-minute default but Options.RescueStuckJobsAfter, an hour by
-// default: River never rescues a job without a timeout after a crash);
-// Spec.Delay schedules the job that much later; Spec.Queue names its River
+// Spec.Retries+1 is how many of the task's own attempts the job gets: a
+// failure (an error, a panic, its timeout) uses one, a crash does not.
+// River's MaxAttempts, which counts both, is Retries+MaxRescues+2, room for
+// every crash the budget allows; the worker counts the task's own
+// failures in the job's recorded errors and has River discard the job
+// when they are used up. The wait before a retry is counted in own
+// failures too: Spec.Backoff, when set, gives the same capped exponential
+// backoff with jitter as the task loop's, and River's default policy
+// otherwise; after a crash, a job runs again at once, in its place in the
+// queue. Spec.Timeout is the
+// job's timeout (when zero, not River's one-minute default but
+// Options.RescueStuckJobsAfter, an hour by default: River never rescues a
+// job without a timeout after a crash); Spec.Delay schedules the job that much later; Spec.Queue names its River
 // queue ("default" when empty); Spec.Every makes the task a River periodic
 // job, inserted by the cluster's elected leader only, so it runs once per
 // interval across all processes. An error marked taskloop.Permanent cancels
@@ -63,6 +75,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,12 +83,18 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/gofutures/futures/runtime/taskloop"
 )
 
 // ErrNotStarted is the error of enqueueing before the backend has started.
 var ErrNotStarted = errors.New("durable: backend not started (start the task loop that holds it, or call Start)")
+
+// ErrTooManyCrashes is wrapped by the error recorded on a job that was
+// given up because its workers died running it more than
+// Options.MaxRescues times (see Options.MaxRescues).
+var ErrTooManyCrashes = errors.New("durable: job given up: its workers died running it more often than Options.MaxRescues allows")
 
 // Options configure a Backend. The zero value gives the defaults stated on
 // each field.
@@ -103,6 +122,19 @@ type Options struct {
 	// MaxBackoff caps the wait between attempts of tasks with a Backoff.
 	// Default: 1 minute, as the task loop's.
 	MaxBackoff time.Duration
+	// MaxRescues is how many times a job runs again after its worker died
+	// running it (or ran it past its timeout and the rescue window), on top
+	// of the task's own attempts. When a job's workers have died once more
+	// than that, the job is given up: discarded without running the task,
+	// with an error wrapping ErrTooManyCrashes in the job's errors, logged
+	// at Error level and counted in Stats.GivenUp. This bounds a poison job
+	// that kills every worker that runs it; each of its crashes costs at
+	// least RescueStuckJobsAfter. Jobs are inserted with MaxAttempts
+	// Retries+MaxRescues+2, so a worker that works with a larger
+	// MaxRescues than the inserting process had leaves the excess to
+	// River's rescuer, which discards the job once its attempts reach that
+	// bound. Default: 10.
+	MaxRescues int
 	// Logger receives River's logs. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -117,6 +149,31 @@ type Backend struct {
 	defs    map[string]taskloop.Definition
 	client  *river.Client[pgx.Tx]
 	started bool
+
+	stats counters
+}
+
+// Stats are counts of what a backend's workers did about crashes, since
+// New. They only grow.
+type Stats struct {
+	// RunsAfterCrash counts the runs this process started of jobs whose
+	// previous run ended with its worker's death (River's rescuer found
+	// them running with no live worker).
+	RunsAfterCrash int64
+	// GivenUp counts the jobs this process discarded without running them
+	// because their workers had died more than Options.MaxRescues times.
+	GivenUp int64
+}
+
+type counters struct {
+	runsAfterCrash atomic.Int64
+	givenUp        atomic.Int64
+}
+
+// Stats returns the backend's counts. Safe for concurrent use; each field
+// is read atomically.
+func (b *Backend) Stats() Stats {
+	return Stats{RunsAfterCrash: b.stats.runsAfterCrash.Load(), GivenUp: b.stats.givenUp.Load()}
 }
 
 var _ taskloop.Backend = (*Backend)(nil)
@@ -132,6 +189,9 @@ func New(pool *pgxpool.Pool, opts Options) *Backend {
 	}
 	if opts.RescueStuckJobsAfter <= 0 {
 		opts.RescueStuckJobsAfter = time.Hour
+	}
+	if opts.MaxRescues <= 0 {
+		opts.MaxRescues = 10
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -189,7 +249,10 @@ func (b *Backend) Start(ctx context.Context) error {
 	var periodic []*river.PeriodicJob
 	for _, name := range slices.Sorted(maps.Keys(b.defs)) {
 		d := b.defs[name]
-		w := &worker{def: d, maxBackoff: b.opts.MaxBackoff, noTimeout: b.opts.RescueStuckJobsAfter}
+		w := &worker{
+			def: d, maxBackoff: b.opts.MaxBackoff, noTimeout: b.opts.RescueStuckJobsAfter,
+			maxRescues: b.opts.MaxRescues, logger: b.opts.Logger, stats: &b.stats,
+		}
 		if err := addWorker(workers, name, w); err != nil {
 			return fmt.Errorf("durable: task %s: %w", name, err)
 		}
@@ -198,7 +261,7 @@ func (b *Backend) Start(ctx context.Context) error {
 			spec := d.Spec
 			periodic = append(periodic, river.NewPeriodicJob(
 				river.PeriodicInterval(spec.Every),
-				func() (river.JobArgs, *river.InsertOpts) { return jobArgs{kind: spec.Name}, insertOpts(spec) },
+				func() (river.JobArgs, *river.InsertOpts) { return jobArgs{kind: spec.Name}, b.insertOpts(spec) },
 				&river.PeriodicJobOpts{ID: spec.Name},
 			))
 		}
@@ -262,8 +325,12 @@ func (b *Backend) Stop(ctx context.Context) error {
 	return err
 }
 
-func insertOpts(spec taskloop.Spec) *river.InsertOpts {
-	opts := &river.InsertOpts{Queue: queueName(spec.Queue), MaxAttempts: spec.Retries + 1}
+// insertOpts are the options of spec's jobs. MaxAttempts leaves room for
+// the task's own attempts and for every crash that MaxRescues allows, and
+// one more: River's rescuer, which counts both, never discards a job that
+// a worker would still run (see worker.Work).
+func (b *Backend) insertOpts(spec taskloop.Spec) *river.InsertOpts {
+	opts := &river.InsertOpts{Queue: queueName(spec.Queue), MaxAttempts: max(spec.Retries, 0) + b.opts.MaxRescues + 2}
 	if spec.Delay > 0 {
 		opts.ScheduledAt = time.Now().Add(spec.Delay)
 	}
@@ -284,7 +351,7 @@ func (b *Backend) Enqueue(ctx context.Context, spec taskloop.Spec, args []byte) 
 	var err error
 	var id int64
 	if tx := b.tx(ctx); tx != nil {
-		res, e := client.InsertTx(ctx, tx, job, insertOpts(spec))
+		res, e := client.InsertTx(ctx, tx, job, b.insertOpts(spec))
 		if e == nil {
 			id = res.Job.ID
 		}
@@ -293,7 +360,7 @@ func (b *Backend) Enqueue(ctx context.Context, spec taskloop.Spec, args []byte) 
 		// (SQLSTATE 25P02), which would hide this error behind that one.
 		err = taskloop.Permanent(e)
 	} else {
-		res, e := client.Insert(ctx, job, insertOpts(spec))
+		res, e := client.Insert(ctx, job, b.insertOpts(spec))
 		if e == nil {
 			id = res.Job.ID
 		}
@@ -357,6 +424,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 type jobArgs struct {
 	kind string
 	data json.RawMessage
+	// failures is set by Work when the task's attempt failed and the job
+	// will be retried: the task's own failures so far, this one included,
+	// for NextRetry. River passes NextRetry the job that Work had; its
+	// rescuer passes a fresh one, where failures is 0.
+	failures int
 }
 
 func (a jobArgs) Kind() string { return a.kind }
@@ -381,14 +453,90 @@ type worker struct {
 	def        taskloop.Definition
 	maxBackoff time.Duration
 	noTimeout  time.Duration // the timeout of a task without one
+	maxRescues int
+	logger     *slog.Logger
+	stats      *counters
 }
 
+// rescuedError is the error that River's rescuer records on a job it found
+// running with no live worker (river internal/maintenance/job_rescuer.go),
+// with an empty trace. Work makes sure that no failure of the task's own
+// is recorded that way, so that it counts crashes exactly.
+const rescuedError = "Stuck job rescued by JobRescuer"
+
+func isRescue(e rivertype.AttemptError) bool {
+	return e.Error == rescuedError && e.Trace == ""
+}
+
+// history splits a job's recorded errors into the task's own failures and
+// the crashes that River's rescuer recorded, and reports whether the
+// previous run was a crash.
+func history(errs []rivertype.AttemptError) (own, crashes int, lastCrashed bool) {
+	for _, e := range errs {
+		if isRescue(e) {
+			crashes++
+		} else {
+			own++
+		}
+	}
+	return own, crashes, len(errs) > 0 && isRescue(errs[len(errs)-1])
+}
+
+// Work runs the task, unless the job is to be given up. River counts every
+// run as an attempt, crashed or not, and discards a job when its attempt
+// reaches MaxAttempts; Work counts instead, from the job's recorded errors:
+// the task's own failures, against Retries+1, and the crashes, against
+// MaxRescues.
 func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+	own, crashes, lastCrashed := history(job.Errors)
+	retries := max(w.def.Spec.Retries, 0)
+	name := w.def.Spec.Name
+	switch {
+	case crashes > w.maxRescues:
+		w.stats.givenUp.Add(1)
+		w.logger.ErrorContext(ctx, "durable: job given up: its workers died running it more often than MaxRescues allows; the task did not run",
+			"task", name, "job_id", job.ID, "crashes", crashes, "max_rescues", w.maxRescues)
+		lastAttempt(job)
+		return fmt.Errorf("%w (task %s, job %d: %d crashes, MaxRescues %d); the task did not run",
+			ErrTooManyCrashes, name, job.ID, crashes, w.maxRescues)
+	case own > retries:
+		// lastAttempt should have ended the job; should River ever run it
+		// again, the task still gets no more than its attempts.
+		return river.JobCancel(fmt.Errorf("durable: task %s, job %d: all %d attempts of the task failed", name, job.ID, retries+1))
+	}
+	if lastCrashed {
+		w.stats.runsAfterCrash.Add(1)
+		w.logger.WarnContext(ctx, "durable: running a job again after its worker died running it",
+			"task", name, "job_id", job.ID, "crashes", crashes, "max_rescues", w.maxRescues)
+	}
+	// Should this run fail (an error, a panic, its timeout), it is the
+	// task's own failure number own+1: NextRetry needs the count, and River
+	// discards the job if that was the last. Both are settled before the
+	// run, so that a panic, which River recovers, is counted the same.
+	job.Args.failures = own + 1
+	if own+1 > retries {
+		lastAttempt(job)
+	}
 	err := w.def.RunJSON(ctx, job.Args.data)
-	if err != nil && taskloop.IsPermanent(err) {
+	switch {
+	case err == nil:
+		return nil
+	case taskloop.IsPermanent(err):
 		return river.JobCancel(err)
+	case err.Error() == rescuedError:
+		// Recorded as is, it would count as a crash.
+		return fmt.Errorf("task %s: %w", name, err)
 	}
 	return err
+}
+
+// lastAttempt makes River discard the job if this run fails, as it does a
+// job that failed its last attempt. River decides on the job it passed
+// Work (the same *rivertype.JobRow): with its attempt at MaxAttempts, a
+// failed job is discarded. If a River version ever decided on a copy, the
+// job would be retried, and Work would cancel it without running the task.
+func lastAttempt(job *river.Job[jobArgs]) {
+	job.MaxAttempts = job.Attempt
 }
 
 // Timeout is the task's Timeout, or the rescue window for a task without
@@ -404,12 +552,29 @@ func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration {
 	return w.noTimeout
 }
 
+// NextRetry is when a job runs again. After a crash (River's rescuer asks,
+// with failures 0) that is at once, in the job's place in the queue: its
+// scheduled time stays, so that it does not wait behind the jobs inserted
+// since (it has waited for the rescue window already); the task did not
+// fail, and MaxRescues bounds how often this can happen. After the task's
+// own failure, it is the task's Backoff, or River's default policy,
+// counted in the task's own failures rather than in every recorded error.
 func (w *worker) NextRetry(job *river.Job[jobArgs]) time.Time {
-	if w.def.Spec.Backoff <= 0 {
-		return time.Time{} // River's policy
+	n := job.Args.failures
+	switch {
+	case n == 0:
+		return job.ScheduledAt
+	case w.def.Spec.Backoff > 0:
+		return time.Now().Add(w.def.Spec.RetryDelay(n, w.maxBackoff))
 	}
-	return time.Now().Add(w.def.Spec.RetryDelay(job.Attempt, w.maxBackoff))
+	// River's default policy waits (errors+1)^4 seconds: it is given a
+	// copy of the job with n-1 errors recorded.
+	row := *job.JobRow
+	row.Errors = make([]rivertype.AttemptError, n-1)
+	return defaultRetryPolicy.NextRetry(&row)
 }
+
+var defaultRetryPolicy = &river.DefaultClientRetryPolicy{}
 
 // addWorker registers w for the task's kind. River's AddWorkerArgs panics
 // on a kind it refuses; this reports it.

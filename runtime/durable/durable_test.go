@@ -133,8 +133,10 @@ func TestInsertAndWork(t *testing.T) {
 		t.Errorf("the task ran with %+v, want %+v", got, want)
 	}
 	row := w.waitJob(t, receipt.JobID, rivertype.JobStateCompleted)
-	if row.Kind != futuresSpec_Send.Name || row.Queue != "default" || row.Attempt != 1 || row.MaxAttempts != 4 {
-		t.Errorf("job: kind %q queue %q attempt %d max attempts %d, want %q default 1 4",
+	// MaxAttempts: the task's 3 retries and first attempt, the default 10
+	// rescues after a crash, and one (see Options.MaxRescues).
+	if row.Kind != futuresSpec_Send.Name || row.Queue != "default" || row.Attempt != 1 || row.MaxAttempts != 15 {
+		t.Errorf("job: kind %q queue %q attempt %d max attempts %d, want %q default 1 15",
 			row.Kind, row.Queue, row.Attempt, row.MaxAttempts, futuresSpec_Send.Name)
 	}
 	// The arguments are stored as AsyncDurable encoded them.
@@ -149,7 +151,8 @@ func TestInsertAndWork(t *testing.T) {
 	}
 }
 
-// TestFailures: retries after an error and after a panic, a Permanent error
+// TestFailures: retries after an error and after a panic (the task gets
+// Retries+1 attempts, one with Retries 0), a Permanent error
 // (not retried: the job is cancelled), timeouts (the job's context is
 // cancelled; retried while attempts remain, then discarded), arguments
 // that do not decode (cancelled), and Delay.
@@ -201,6 +204,12 @@ func TestFailures(t *testing.T) {
 		def("exhausted", taskloop.Spec{Retries: 2}, func(ctx context.Context, n int) error {
 			return errFail
 		}),
+		def("once", taskloop.Spec{}, func(ctx context.Context, n int) error {
+			return errFail
+		}),
+		def("paniconce", taskloop.Spec{}, func(ctx context.Context, n int) error {
+			panic("panicking on purpose")
+		}),
 		def("permanent", taskloop.Spec{Retries: 3}, func(ctx context.Context, n int) error {
 			return taskloop.Permanent(errFail)
 		}),
@@ -244,7 +253,7 @@ func TestFailures(t *testing.T) {
 	}
 	args := map[string]int{"n": 1}
 	ids := map[string]int64{}
-	for _, name := range []string{"error", "panic", "exhausted", "permanent", "timeout", "slowthenfast"} {
+	for _, name := range []string{"error", "panic", "exhausted", "once", "paniconce", "permanent", "timeout", "slowthenfast"} {
 		ids[name] = enqueue(name, args)
 	}
 	ids["baddata"] = enqueue("baddata", map[string]string{"n": "not a number"})
@@ -260,6 +269,8 @@ func TestFailures(t *testing.T) {
 		{"error", rivertype.JobStateCompleted, 3, errFail.Error()},
 		{"panic", rivertype.JobStateCompleted, 2, "panicking on purpose"},
 		{"exhausted", rivertype.JobStateDiscarded, 3, errFail.Error()},
+		{"once", rivertype.JobStateDiscarded, 1, errFail.Error()},
+		{"paniconce", rivertype.JobStateDiscarded, 1, "panicking on purpose"},
 		{"permanent", rivertype.JobStateCancelled, 1, errFail.Error()},
 		{"baddata", rivertype.JobStateCancelled, 1, "decoding task arguments"},
 		{"timeout", rivertype.JobStateDiscarded, 2, "deadline exceeded"},

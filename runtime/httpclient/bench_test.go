@@ -227,3 +227,19 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2]
 }
+
+// BenchmarkResolveURL is the cost of confining a relative URL to the base
+// (WithBaseURL), which every call with a relative URL pays before sending.
+func BenchmarkResolveURL(b *testing.B) {
+	c := httpclient.New(httpclient.WithBaseURL("https://api.example.com/v1/?key=k"))
+	for _, u := range []string{"users/7", "/users/7/orders/../profile?fields=name,email"} {
+		b.Run(u, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := httpclient.ResolveURL(c, u); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -21,8 +21,8 @@ import (
 // once, by New, and never changes afterwards, so it is safe for concurrent use
 // by any number of goroutines. The zero Client is not usable.
 type Client struct {
-	base      *url.URL
-	baseErr   error
+	target    *target
+	baseErr   error       // WithBaseURL or WithAllowedOrigins did not parse
 	header    http.Header // read-only; value slices clipped (see clipHeader)
 	timeout   time.Duration
 	retries   int
@@ -68,8 +68,12 @@ func New(opts ...Option) *Client {
 		c.hasBefore = c.hasBefore || h.BeforeRequest != nil
 		c.hasAfter = c.hasAfter || h.AfterResponse != nil
 	}
+	var base *url.URL
 	if cfg.baseURLSet {
-		c.base, c.baseErr = parseBase(cfg.baseURL)
+		base, c.baseErr = parseBase(cfg.baseURL)
+	}
+	if c.baseErr == nil {
+		c.target, c.baseErr = newTarget(base, cfg.origins)
 	}
 	if cfg.perHost > 0 {
 		c.limiter = newHostLimiter(cfg.perHost)
@@ -92,6 +96,7 @@ func New(opts ...Option) *Client {
 			if len(via) > redirects {
 				return fmt.Errorf("%w: stopped after %d", ErrTooManyRedirects, redirects)
 			}
+			redirectOK(req, via)
 			return nil
 		},
 	}
@@ -170,9 +175,9 @@ func (c *Client) PatchJSON(ctx context.Context, url string, v any, params Query,
 
 // Do sends req, for what the other methods cannot express (another method,
 // a streaming body), and returns the future of its response; see Get. The
-// call's context is req.Context(). The client resolves a relative req.URL
-// against its base URL and adds its headers where req has none; it does not
-// modify req.
+// call's context is req.Context(). The client confines req.URL to its base
+// URL as it does the other methods' URLs (see WithBaseURL) and adds its
+// headers where req has none (see WithHeader); it does not modify req.
 //
 // A request with a body is retried only when it has GetBody (as
 // http.NewRequest sets for bytes and strings readers), so that each attempt
@@ -188,13 +193,14 @@ func (c *Client) Do(req *http.Request, opts ...CallOption) *future.Future[*Respo
 	}
 	ctx := req.Context()
 	r := req.Clone(context.Background())
-	if r.URL.Scheme == "" {
-		u, err := resolveURL(c.base, r.URL.String(), nil)
+	home := true
+	if r.URL.Scheme == "" || c.target.base != nil {
+		u, h, err := c.target.resolve(r.URL.String(), nil)
 		if err != nil {
 			closeBody(req.Body)
 			return future.Failed[*Response](err)
 		}
-		r.URL = u
+		r.URL, home = u, h
 	}
 	if err := c.checkScheme(r.URL); err != nil {
 		closeBody(req.Body)
@@ -204,7 +210,7 @@ func (c *Client) Do(req *http.Request, opts ...CallOption) *future.Future[*Respo
 		r.Header = make(http.Header, len(c.header))
 	}
 	for k, v := range c.header {
-		if _, ok := r.Header[k]; !ok {
+		if _, ok := r.Header[k]; !ok && (home || k == "User-Agent") {
 			r.Header[k] = v
 		}
 	}
@@ -242,7 +248,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body *Body, pa
 	if c.baseErr != nil {
 		return future.Failed[*Response](c.baseErr)
 	}
-	u, err := resolveURL(c.base, rawURL, params)
+	u, home, err := c.target.resolve(rawURL, params)
 	if err != nil {
 		return future.Failed[*Response](err)
 	}
@@ -260,7 +266,9 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body *Body, pa
 		Host:       strings.TrimSuffix(u.Host, ":"),
 	}
 	for k, v := range c.header {
-		req.Header[k] = v
+		if home || k == "User-Agent" { // the client's headers are for its base's origin
+			req.Header[k] = v
+		}
 	}
 	if body != nil {
 		data := body.Data

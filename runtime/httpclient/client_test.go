@@ -199,8 +199,8 @@ func TestURLs(t *testing.T) {
 		{"users?sort=name", httpclient.Params{"page": "2"}, "/v1/users", "key=k&sort=name&page=2"},
 		{"users", url.Values{"id": {"1", "2"}}, "/v1/users", "key=k&id=1&id=2"},
 		{"users", httpclient.Params(nil), "/v1/users", "key=k"},
-		{"a%2Fb", nil, "/v1/a/b", "key=k"}, // the server decodes the escaped slash
-		{srv.URL + "/abs?x=1", httpclient.Params{"y": "2"}, "/abs", "x=1&y=2"},
+		{"a%2Fb", nil, "/v1/a/b", "key=k"},                                           // the server decodes the escaped slash
+		{srv.URL + "/v1/abs?x=1", httpclient.Params{"y": "2"}, "/v1/abs", "x=1&y=2"}, // absolute, under the base: as it is
 	}
 	bare := newClient(t, httpclient.WithBaseURL(srv.URL))
 	for _, u := range []string{"users", "/users"} {
@@ -209,7 +209,20 @@ func TestURLs(t *testing.T) {
 			t.Errorf("base without a path, Get(%q): server saw %q (%v)", u, e.Path, err)
 		}
 	}
-	for _, tt := range tests {
+	// Elsewhere on the base's origin, an absolute URL needs the origin
+	// allowed (see TestBaseURLConfinement for what is refused).
+	open := newClient(t, httpclient.WithBaseURL(srv.URL+"/v1?key=k"), httpclient.WithAllowedOrigins(srv.URL))
+	tests = append(tests, struct {
+		url    string
+		params httpclient.Query
+		path   string
+		query  string
+	}{srv.URL + "/abs?x=1", httpclient.Params{"y": "2"}, "/abs", "x=1&y=2"})
+	for i, tt := range tests {
+		c := c
+		if i == len(tests)-1 {
+			c = open
+		}
 		resp := mustOK(t, c.Get(ctx, tt.url, tt.params))
 		var e echo
 		if err := resp.JSON(&e); err != nil {

@@ -52,6 +52,19 @@
 // size and redirect limits, an unknown host, an untrusted certificate) and
 // the end of the context are never retried.
 //
+// # Base URL and credentials
+//
+// A client with a base URL (WithBaseURL) keeps every call under it, so that
+// a path taken from user input cannot send the request, or the client's
+// credentials, elsewhere: a relative URL that names a host ("//other/x"),
+// climbs above the base's path ("../admin", "%2e%2e/admin", "..%2Fadmin")
+// or holds a backslash fails at once with an error matching ErrOutsideBase,
+// and so does an absolute URL outside the base, unless WithAllowedOrigins
+// allows its origin. Headers from WithHeader go only to the base's origin;
+// on a redirect to another origin (scheme, host or port), the request loses
+// every header the caller set, not only the Authorization and Cookie that
+// net/http drops when the host name changes (see Header).
+//
 // # Cancellation and goroutines
 //
 // The context given to a method (req.Context() for Do) bounds the whole
@@ -72,7 +85,8 @@
 // states its default; together:
 //
 //	option                    default
-//	WithBaseURL               none: URLs must be absolute
+//	WithBaseURL               none: URLs must be absolute, and go anywhere
+//	WithAllowedOrigins        none: with a base URL, calls stay under it
 //	WithHeader, WithUserAgent User-Agent: gofutures-httpclient/1
 //	WithTimeout               30 s per attempt (dial, send, headers, body)
 //	WithRetries               2, for idempotent calls

@@ -227,3 +227,25 @@ func ExampleWithMaxResponseBytes() {
 	fmt.Println(errors.Is(err, httpclient.ErrResponseTooLarge))
 	// Output: true
 }
+
+// A path from user input cannot take a client with a base URL, or its
+// credentials, anywhere else: the call fails before sending.
+func ExampleWithBaseURL() {
+	c := httpclient.New(
+		httpclient.WithBaseURL("https://api.example.com/v1/"),
+		httpclient.WithHeader("Authorization", "Bearer secret"),
+	)
+	ctx := context.Background()
+	for _, path := range []string{"//attacker.example/steal", "../admin", "%2e%2e/admin", `..\admin`} {
+		_, err := c.Get(ctx, path, nil).Await(ctx)
+		fmt.Println(errors.Is(err, httpclient.ErrOutsideBase))
+	}
+	_, err := c.Get(ctx, "https://attacker.example/steal", nil).Await(ctx)
+	fmt.Println(err)
+	// Output:
+	// true
+	// true
+	// true
+	// true
+	// parse "https://attacker.example/steal": httpclient: URL outside the client's base URL https://api.example.com/v1/: it names the origin https://attacker.example (absolute URLs to other origins need WithAllowedOrigins)
+}

@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"net/url"
 	"time"
 )
 
@@ -30,3 +31,12 @@ var (
 	ReadBody       = readBody
 	RetryableError = retryableError
 )
+
+// ResolveURL resolves raw as the client's methods do before sending: the
+// URL, and whether the client's headers go with it.
+func ResolveURL(c *Client, raw string) (*url.URL, bool, error) {
+	if c.baseErr != nil {
+		return nil, false, c.baseErr
+	}
+	return c.target.resolve(raw, nil)
+}

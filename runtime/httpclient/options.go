@@ -50,6 +50,7 @@ func (f optionFunc) applyClient(c *config) { f(c) }
 type config struct {
 	baseURL    string
 	baseURLSet bool
+	origins    []string
 	header     http.Header
 	timeout    time.Duration
 	retries    int
@@ -78,20 +79,50 @@ func defaultConfig() config {
 }
 
 // WithBaseURL makes relative URLs given to the client's methods relative to
-// base, which must be an absolute http or https URL. A relative URL is joined
-// to base's path, whether or not it starts with a slash: with base
-// "https://api.example.com/v1", both "users/7" and "/users/7" mean
-// "https://api.example.com/v1/users/7". Absolute URLs are used as they are.
+// base, which must be an absolute http or https URL, and confines the
+// client's calls to it. A relative URL is joined to base's path, whether or
+// not it starts with a slash: with base "https://api.example.com/v1", both
+// "users/7" and "/users/7" mean "https://api.example.com/v1/users/7"; its
+// query is kept, after base's.
 //
-// Default: none; relative URLs then fail. When base does not parse, every call
-// of the client fails with the parse error.
+// A URL can never take the call out of base, even when it comes from user
+// input (a view's {path...}): the call fails at once, before sending, with
+// an error that matches ErrOutsideBase, when a relative URL names a host
+// ("//other.example/x"), when its path climbs above base's ("../admin";
+// dot segments are resolved by the client, also when percent-encoded, and
+// a dot segment that is encoded twice or behind an encoded slash, as
+// "..%2Fadmin", is refused since servers disagree on it), when its path
+// holds a backslash in any encoding, and when an absolute URL is outside
+// base, unless WithAllowedOrigins allows its origin.
+//
+// Default: none; relative URLs then fail, and absolute URLs go anywhere.
+// When base does not parse, every call of the client fails with the parse
+// error.
 func WithBaseURL(base string) Option {
 	return optionFunc(func(c *config) { c.baseURL, c.baseURLSet = base, true })
 }
 
-// WithHeader adds a header sent with every request, replacing an earlier
-// WithHeader of the same key. A header given to a call (Header) replaces it
-// for that call. Default: only User-Agent (see WithUserAgent).
+// WithAllowedOrigins lets a client with a base URL (WithBaseURL) send
+// absolute URLs to the given origins ("https://cdn.example.com", scheme,
+// host and optional port), or to any origin with "*". Such URLs are used as
+// they are; the client's headers (WithHeader) are not sent with them, only
+// the call's own (Header). Naming base's own origin allows absolute URLs
+// anywhere on it. It may be given more than once; the origins accumulate.
+// Without a base URL it has no effect: every absolute URL is allowed.
+// Default: none. When an origin does not parse, every call of the client
+// fails with an error naming it.
+func WithAllowedOrigins(origins ...string) Option {
+	return optionFunc(func(c *config) { c.origins = append(c.origins, origins...) })
+}
+
+// WithHeader adds a header sent with every request to the client's origin,
+// replacing an earlier WithHeader of the same key. A header given to a call
+// (Header) replaces it for that call. With a base URL (WithBaseURL), the
+// client's origin is base's: the header is not sent with absolute URLs to
+// other origins (WithAllowedOrigins). Without one, it is the origin of the
+// URL each call names. On a redirect to another origin, it is dropped, as is
+// every header the caller set; see Header.
+// Default: only User-Agent (see WithUserAgent), which goes everywhere.
 func WithHeader(key, value string) Option {
 	return optionFunc(func(c *config) { c.header.Set(key, value) })
 }
@@ -133,7 +164,8 @@ func WithRetries(n int) Option {
 // (k = 1, 2, …) is drawn uniformly from [d/2, d], where d is
 // initial·2^(k-1) capped at maxWait. A response with a Retry-After header
 // (seconds or an HTTP date) is retried after exactly that long instead; when
-// Retry-After asks for more than maxWait, the call is not retried and
+// Retry-After asks for more than maxWait (a number too large to represent,
+// such as 99999999999999999999, counts as more), the call is not retried and
 // resolves with that response, because retrying sooner than asked would only
 // earn another refusal. Neither wait is taken when the call's context would
 // end first: the call resolves at once with what it has.
@@ -249,7 +281,14 @@ type callConfig struct {
 
 // Header sets a header of this call's request, replacing the client's header
 // of the same key (WithHeader, WithUserAgent) and the Content-Type of the
-// body.
+// body. It goes with the call's URL, whatever its origin. When a redirect
+// takes the call to another origin than the one it was made to (scheme,
+// host or port), the redirected request carries none of the headers the
+// caller set, the client's (WithHeader), the call's, a Do request's or a
+// BeforeRequest hook's, nor net/http's Referer: only User-Agent and, when a
+// 307 or 308 sends the body along, Content-Type, Content-Encoding and
+// Content-Language. They stay dropped if the chain comes back. A redirect
+// within the origin keeps them all.
 func Header(key, value string) CallOption {
 	return callOptionFunc(func(c *callConfig) {
 		if c.header == nil {

@@ -82,32 +82,6 @@ func parseBase(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// resolveURL parses raw, joins it to base when it is relative, and appends
-// params to its query.
-func resolveURL(base *url.URL, raw string, params Query) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, err
-	}
-	if u.Scheme == "" {
-		if base == nil {
-			return nil, &url.Error{Op: "parse", URL: raw, Err: errNoBase}
-		}
-		if u.Host != "" { // "//host/path": the base's scheme
-			u.Scheme = base.Scheme
-		} else {
-			j := base.JoinPath(u.EscapedPath())
-			j.RawQuery = joinQuery(base.RawQuery, u.RawQuery)
-			j.Fragment, j.RawFragment = u.Fragment, u.RawFragment
-			u = j
-		}
-	}
-	if params != nil {
-		u.RawQuery = joinQuery(u.RawQuery, params.Encode())
-	}
-	return u, nil
-}
-
 func joinQuery(a, b string) string {
 	switch {
 	case a == "":

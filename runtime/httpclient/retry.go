@@ -89,20 +89,26 @@ func backoff(initial, maxWait time.Duration, k int, noJitter bool) time.Duration
 	return half + rand.N(d-half+1)
 }
 
-// retryAfter parses a Retry-After header: a number of seconds or an HTTP
-// date. ok is false when the header is absent or malformed; a date in the
-// past gives 0.
+// maxRetryAfter is the longest Retry-After the client represents: longer
+// waits, and those too long to parse as a number, count as this, which is
+// over any cap, so that the call is not retried.
+const maxRetryAfter = 365 * 24 * time.Hour
+
+// retryAfter parses a Retry-After header: a number of seconds (digits
+// only, RFC 9110 delay-seconds) or an HTTP date. ok is false when the header
+// is absent or malformed; a date in the past gives 0. A number too large
+// for int64 (99999999999999999999) or a date centuries away is a valid
+// answer, "not for a long while": it gives maxRetryAfter, never "absent",
+// which would have the call retried after the ordinary backoff.
 func retryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(365*24*time.Hour/time.Second) { // no overflow; surely over any cap
-			secs = int64(365 * 24 * time.Hour / time.Second)
+	if digits(v) {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > int64(maxRetryAfter/time.Second) { // digits only: the error is ErrRange
+			return maxRetryAfter, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
@@ -110,7 +116,16 @@ func retryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), maxRetryAfter), true // Sub saturates
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // sleep waits for d or until ctx ends, whichever is first.

@@ -210,6 +210,21 @@ func TestRetryAfter(t *testing.T) {
 			t.Error("the response lost its Retry-After")
 		}
 	})
+	// A Retry-After too large to represent, or a date centuries away, asks
+	// for more patience than any cap: the response, at once, as over the
+	// cap. (An overflowing number used to read as no Retry-After at all,
+	// and the call was retried after the ordinary backoff.)
+	for _, v := range []string{"99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		t.Run("too long: "+v, func(t *testing.T) {
+			rec := new(recorder)
+			srv := newServer(t, failFirst(rec, 1, http.StatusServiceUnavailable, v))
+			w := new(waits)
+			resp := mustOK(t, newClient(t, httpclient.WithSleep(w.sleep)).Get(ctx, srv.URL, nil))
+			if resp.StatusCode != 503 || rec.hits() != 1 || len(w.all()) != 0 || resp.Attempts != 1 {
+				t.Errorf("status %d, %d hits, %d attempts, waits %v: want the 503 at once", resp.StatusCode, rec.hits(), resp.Attempts, w.all())
+			}
+		})
+	}
 	t.Run("past the context's deadline", func(t *testing.T) {
 		rec := new(recorder)
 		srv := newServer(t, failFirst(rec, 1, http.StatusServiceUnavailable, "5"))
@@ -264,8 +279,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Fri, 02 Jan 2026 03:04:35 GMT", 30 * time.Second, true, "date"},
 		{"Friday, 02-Jan-26 03:05:05 GMT", time.Minute, true, "RFC 850 date"},
 		{"Fri, 02 Jan 2026 03:00:00 GMT", 0, true, "past date"},
-		{"99999999999999999999", 0, false, "overflow"},
+		{"+5", 0, false, "sign"},
+		{"99999999999999999999", 365 * 24 * time.Hour, true, "overflow: too long, not absent"},
 		{"9999999999", 365 * 24 * time.Hour, true, "huge"},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 365 * 24 * time.Hour, true, "date centuries away"},
 	}
 	for _, tt := range tests {
 		h := http.Header{}

@@ -7,7 +7,11 @@
 //	CREATE TABLE <schema>.done (n bigint, worker text, at timestamptz DEFAULT now())
 //
 // One row per run, so that a job run twice (at least once, after a crash)
-// shows as two rows with the same n. It prints "ready" once working, and
+// shows as two rows with the same n. A job whose arguments say crash is a
+// poison job: once recorded, it kills its own process (SIGKILL on Unix),
+// as a task that crashes every worker would. The task has the retries that
+// -retries gives (0 by default, as //futures:task durable without
+// options). The worker prints "ready" once working, and
 // shuts down gracefully on SIGINT, SIGTERM or the end of its standard
 // input (so that it does not outlive a test that died).
 package main
@@ -38,23 +42,36 @@ const TaskName = "durabletest.record"
 type recordArgs struct {
 	N       int64 `json:"n"`
 	SleepMS int   `json:"sleep_ms"`
+	Crash   bool  `json:"crash,omitempty"`
+}
+
+// config is the worker's command line.
+type config struct {
+	url, schema, name string
+	maxWorkers        int
+	retries           int
+	maxRescues        int
+	rescueAfter, poll time.Duration
 }
 
 func main() {
-	url := flag.String("database-url", "", "PostgreSQL URL")
-	schema := flag.String("schema", "", "schema of River's tables and of done")
-	name := flag.String("name", "worker", "this worker's name in done")
-	maxWorkers := flag.Int("max-workers", 50, "jobs worked at once")
-	rescueAfter := flag.Duration("rescue-after", 0, "Options.RescueStuckJobsAfter (0: River's default)")
-	poll := flag.Duration("poll", 50*time.Millisecond, "Options.FetchPollInterval")
+	var c config
+	flag.StringVar(&c.url, "database-url", "", "PostgreSQL URL")
+	flag.StringVar(&c.schema, "schema", "", "schema of River's tables and of done")
+	flag.StringVar(&c.name, "name", "worker", "this worker's name in done")
+	flag.IntVar(&c.maxWorkers, "max-workers", 50, "jobs worked at once")
+	flag.IntVar(&c.retries, "retries", 0, "the task's Spec.Retries")
+	flag.IntVar(&c.maxRescues, "max-rescues", 0, "Options.MaxRescues (0: the default)")
+	flag.DurationVar(&c.rescueAfter, "rescue-after", 0, "Options.RescueStuckJobsAfter (0: River's default)")
+	flag.DurationVar(&c.poll, "poll", 50*time.Millisecond, "Options.FetchPollInterval")
 	flag.Parse()
-	if err := run(*url, *schema, *name, *maxWorkers, *rescueAfter, *poll); err != nil {
+	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "testworker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, schema, name string, maxWorkers int, rescueAfter, poll time.Duration) error {
+func run(c config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -62,27 +79,31 @@ func run(url, schema, name string, maxWorkers int, rescueAfter, poll time.Durati
 		stop()
 	}()
 
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(c.url)
 	if err != nil {
 		return err
 	}
-	cfg.MaxConns = int32(maxWorkers/4 + 4)
+	cfg.MaxConns = int32(c.maxWorkers/4 + 4)
+	// The tests find this worker's sessions in pg_stat_activity by name,
+	// to wait until PostgreSQL is done with those of a killed worker.
+	cfg.ConnConfig.RuntimeParams["application_name"] = "testworker " + c.schema + " " + c.name
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("worker", name)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("worker", c.name)
 	backend := durable.New(pool, durable.Options{
-		Schema:               schema,
-		MaxWorkers:           maxWorkers,
-		RescueStuckJobsAfter: rescueAfter,
-		FetchPollInterval:    poll,
+		Schema:               c.schema,
+		MaxWorkers:           c.maxWorkers,
+		MaxRescues:           c.maxRescues,
+		RescueStuckJobsAfter: c.rescueAfter,
+		FetchPollInterval:    c.poll,
 		Logger:               logger,
 	})
 	loop := taskloop.New(taskloop.Options{Backend: backend, Logger: logger})
-	insert := "INSERT INTO " + schema + ".done (n, worker) VALUES ($1, $2)"
+	insert := "INSERT INTO " + c.schema + ".done (n, worker) VALUES ($1, $2)"
 	record := func(ctx context.Context, a recordArgs) error {
 		if a.SleepMS > 0 {
 			select {
@@ -91,11 +112,23 @@ func run(url, schema, name string, maxWorkers int, rescueAfter, poll time.Durati
 				return ctx.Err()
 			}
 		}
-		_, err := pool.Exec(ctx, insert, a.N, name)
-		return err
+		if _, err := pool.Exec(ctx, insert, a.N, c.name); err != nil {
+			return err
+		}
+		if a.Crash {
+			self, err := os.FindProcess(os.Getpid())
+			if err == nil {
+				err = self.Kill()
+			}
+			if err == nil {
+				select {} // the signal is on its way; nothing of this run may be recorded
+			}
+			return fmt.Errorf("a poison job could not kill its worker: %w", err)
+		}
+		return nil
 	}
 	err = loop.Register(taskloop.Definition{
-		Spec: taskloop.Spec{Name: TaskName, Retries: 5, Durable: true},
+		Spec: taskloop.Spec{Name: TaskName, Retries: c.retries, Durable: true},
 		RunJSON: func(ctx context.Context, data []byte) error {
 			var a recordArgs
 			if err := taskloop.DecodeArgs(data, &a); err != nil {
