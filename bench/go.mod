@@ -1,12 +1,13 @@
 module github.com/gofutures/futures/bench
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/alitto/pond/v2 v2.7.1
 	github.com/danielgtaylor/huma/v2 v2.37.2
 	github.com/go-resty/resty/v2 v2.17.2
 	github.com/gofutures/futures v0.0.0
+	github.com/gofutures/futures/runtime/durable v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/reugn/async v0.10.0
@@ -37,6 +38,9 @@ require (
 	golang.org/x/tools v0.52.0 // indirect
 )
 
-replace github.com/gofutures/futures => ../
+replace (
+	github.com/gofutures/futures => ../
+	github.com/gofutures/futures/runtime/durable => ../runtime/durable
+)
 
 tool github.com/gofutures/futures/cmd/futuresgen

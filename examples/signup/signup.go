@@ -16,7 +16,7 @@ import (
 	"github.com/gofutures/futures/runtime/view"
 )
 
-//go:generate go run ../../cmd/futuresgen
+//go:generate go tool futuresgen
 
 // The states of a signup.
 const (
