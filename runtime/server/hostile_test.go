@@ -353,7 +353,7 @@ func TestHostileBodies(t *testing.T) {
 
 		// Chunked: no Content-Length to refuse by.
 		r := h.exchange(t, func(c net.Conn, _ <-chan struct{}) {
-			io.WriteString(c, "POST /orders/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+			io.WriteString(c, "POST /orders/chunked HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
 			fmt.Fprintf(c, "%x\r\n%s\r\n", len(prefix), prefix)
 			for range 40 {
 				chunk := strings.Repeat("y", 1000)
@@ -768,7 +768,7 @@ func TestHostileSlowloris(t *testing.T) {
 	t.Run("slow bodies while others are served", func(t *testing.T) {
 		cases := []struct{ name, head, more string }{
 			{"slow body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", `{"item":"` + strings.Repeat("s", 1000)},
-			{"slow chunked body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\n \r\n"},
+			{"slow chunked body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\n \r\n"},
 			{"slow body on a bodyless view", "GET /items/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", "x"},
 		}
 		replies := make([]reply, len(cases))

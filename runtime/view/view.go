@@ -226,7 +226,20 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	var be *BindError
 	if errors.As(err, &be) {
 		detail := "1 request value is invalid"
+		switch be.Status {
+		case http.StatusUnsupportedMediaType:
+			// RFC 9110 15.5.16: say what would be accepted, with the
+			// header of the method that has one (RFC 5789 for PATCH).
+			switch r.Method {
+			case http.MethodPost:
+				w.Header().Set("Accept-Post", "application/json")
+			case http.MethodPatch:
+				w.Header().Set("Accept-Patch", "application/json")
+			}
+		}
 		switch {
+		case be.Detail != "":
+			detail = be.Detail
 		case be.Status == http.StatusRequestEntityTooLarge:
 			detail = fmt.Sprintf("the request body is larger than %d bytes", be.Limit)
 		case be.Status == http.StatusRequestTimeout:
