@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/runtime/taskloop"
+	"github.com/gofutures/futures/runtime/view"
 )
 
 // Config configures Run. The zero value of each field gives the default
@@ -62,6 +63,20 @@ type Config struct {
 	// ShutdownTimeout is the one deadline for the whole shutdown: requests
 	// in flight, then the task loop. Default 30s.
 	ShutdownTimeout time.Duration
+	// MaxBodyBytesInFlight bounds the bytes of request bodies that views
+	// hold at once, across the server (a view.BodyBudget): before reading
+	// its body a view reserves its Content-Length, or its maxbody when the
+	// length is unknown, until its handler returns; one that finds no room
+	// within BodyWait answers 503 with Retry-After. With the views' JSON
+	// decoder limits this bounds the memory of request bodies: 64 or 256
+	// concurrent 1 MiB bodies decoded into `any` fields stay well under
+	// 256 MiB of RSS. Default DefaultMaxBodyBytesInFlight (16 MiB);
+	// negative means no bound. A client that announces a large body and
+	// sends it slowly holds its share until ReadTimeout.
+	MaxBodyBytesInFlight int64
+	// BodyWait is how long a view waits for room in MaxBodyBytesInFlight
+	// before it answers 503. Default 5s.
+	BodyWait time.Duration
 
 	// Gzip compresses text, JSON, JavaScript, XML and SVG responses of
 	// 1 KiB or more (or of unknown length) for clients that accept gzip.
@@ -104,6 +119,10 @@ func (c *Config) withDefaults() error {
 	def(&c.WriteTimeout, 60*time.Second)
 	def(&c.IdleTimeout, 120*time.Second)
 	def(&c.ShutdownTimeout, 30*time.Second)
+	def(&c.BodyWait, 5*time.Second)
+	if c.MaxBodyBytesInFlight == 0 {
+		c.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
+	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 1 << 20
 	}
@@ -180,6 +199,10 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = cfg.Loop.Start(context.WithoutCancel(ctx))
 	}
 	var inFlight atomic.Int64
+	var bodies *view.BodyBudget
+	if cfg.MaxBodyBytesInFlight > 0 {
+		bodies = view.NewBodyBudget(cfg.MaxBodyBytesInFlight, cfg.BodyWait)
+	}
 	srv := &http.Server{
 		Handler:           cfg.handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -192,6 +215,9 @@ func Run(ctx context.Context, cfg Config) error {
 			base := context.WithoutCancel(ctx)
 			if cfg.Loop != nil {
 				base = taskloop.WithLoop(base, cfg.Loop)
+			}
+			if bodies != nil {
+				base = view.WithBodyBudget(base, bodies)
 			}
 			return base
 		},

@@ -380,7 +380,19 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 			return
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	var body *limitedJSON
+	if rb, ok := r.Body.(*requestBody); ok {
+		// Take room in the server's body budget now, so that a refusal is
+		// a 503 rather than a read error.
+		if err := rb.reserve(); err != nil {
+			p.refusal = err.(*BindError)
+			return
+		}
+		body = rb.jsonReader()
+	} else {
+		body = newLimitedJSON(r.Body, jsonLimits{depth: DefaultMaxDepth, values: DefaultMaxValues})
+	}
+	dec := json.NewDecoder(body)
 	if !allowUnknown {
 		dec.DisallowUnknownFields()
 	}
@@ -390,7 +402,8 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		var extra json.RawMessage
 		if err2 := dec.Decode(&extra); err2 != io.EOF {
 			err = errTrailing
-			if tooLarge(err2) {
+			var le *limitError
+			if tooLarge(err2) || errors.As(err2, &le) {
 				err = err2
 			}
 		}
@@ -399,9 +412,19 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		return
 	}
 	var mbe *http.MaxBytesError
+	var le *limitError
+	var be *BindError
 	switch {
 	case errors.As(err, &mbe):
 		p.tooLarge = mbe.Limit
+	case errors.As(err, &le):
+		if le.status == http.StatusBadRequest {
+			p.Add(Body, "", le.detail)
+		} else {
+			p.refusal = &BindError{Status: le.status, Detail: le.detail}
+		}
+	case errors.As(err, &be):
+		p.refusal = be // no room in the budget
 	case isTimeout(err):
 		p.timedOut = true
 	case err == io.EOF:

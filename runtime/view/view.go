@@ -53,6 +53,10 @@ type Spec struct {
 	MaxBody int64
 	// ReadsBody says the view decodes a body, so Handle limits it.
 	ReadsBody bool
+	// MaxDepth and MaxValues are the decoder limits of the view's JSON
+	// body (see WithJSONLimits); 0 means the registration's, a negative
+	// value no limit.
+	MaxDepth, MaxValues int
 	// Status is the success status; 0 means 200, or 204 for a view with no
 	// result (see HandleEmpty).
 	Status int
@@ -67,6 +71,7 @@ type Config struct {
 	logger    *slog.Logger
 	templates fs.FS
 	funcs     template.FuncMap
+	limits    jsonLimits
 }
 
 // Option configures the views of one registration call.
@@ -140,6 +145,7 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 	if h.spec.MaxBody <= 0 {
 		h.spec.MaxBody = DefaultMaxBody
 	}
+	h.limits = resolveLimits(jsonLimits{depth: spec.MaxDepth, values: spec.MaxValues}, c.limits)
 	if h.spec.Status == 0 {
 		h.spec.Status = http.StatusOK
 	}
@@ -158,10 +164,11 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 }
 
 type handler[T any] struct {
-	c    *Config
-	spec Spec
-	fn   func(context.Context, *http.Request) (T, error)
-	tmpl *template.Template
+	c      *Config
+	spec   Spec
+	limits jsonLimits
+	fn     func(context.Context, *http.Request) (T, error)
+	tmpl   *template.Template
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +207,11 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, h.spec.MaxBody)
+		// Limited to maxbody, and reserved in the server's body budget
+		// until the handler returns: the decoded value lives that long.
+		body := newRequestBody(ctx, w, r, h.spec.MaxBody, h.limits)
+		defer body.release()
+		r.Body = body
 	}
 	v, err := h.fn(ctx, r)
 	if err != nil {
@@ -236,6 +247,8 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 			case http.MethodPatch:
 				w.Header().Set("Accept-Patch", "application/json")
 			}
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", retryAfter)
 		}
 		switch {
 		case be.Detail != "":
