@@ -82,8 +82,10 @@ type Config struct {
 	// 1 KiB or more (or of unknown length) for clients that accept gzip.
 	Gzip bool
 	// Static, when set, serves its files under StaticPrefix. Directory
-	// listings and dot files (.env, .git/…) are not served; a directory
-	// answers with its index.html.
+	// listings and dot files (.env, .git/…) are not served, nor are they
+	// through a symbolic link (config.txt -> .env) when Static can read
+	// links (os.DirFS, StaticDir); a directory answers with its
+	// index.html.
 	Static fs.FS
 	// StaticDir is Static from a directory of the file system.
 	StaticDir string
@@ -375,6 +377,11 @@ func (n noListing) Open(name string) (fs.File, error) {
 			return nil, fs.ErrNotExist // dot files: .env, .git
 		}
 	}
+	// Where symbolic links lead must pass the same checks (static.go).
+	name, err := resolveLinks(n.FS, name)
+	if err != nil {
+		return nil, err
+	}
 	f, err := n.FS.Open(name)
 	if err != nil {
 		return nil, notFound(err)
@@ -385,12 +392,20 @@ func (n noListing) Open(name string) (fs.File, error) {
 		return nil, notFound(err)
 	}
 	if info.IsDir() {
-		index, err := n.FS.Open(path.Join(name, "index.html"))
+		// Through n, so that an index.html that is a link to a dot file, or
+		// a directory, does not count: http.FileServer lists a directory
+		// whose index.html it cannot use.
+		index, err := n.Open(path.Join(name, "index.html"))
 		if err != nil {
 			f.Close()
 			return nil, fs.ErrNotExist
 		}
+		indexInfo, err := index.Stat()
 		index.Close()
+		if err != nil || indexInfo.IsDir() {
+			f.Close()
+			return nil, fs.ErrNotExist
+		}
 	}
 	return f, nil
 }
