@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,16 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes limits the request headers. Default 1 MiB.
 	MaxHeaderBytes int
+	// MaxConns caps the connections the server holds open at once,
+	// across its listeners. At the cap, a new connection
+	// makes the server close the connection idle longest between two
+	// requests, or else one that has sent nothing for a second; if every
+	// connection is busy, the new one gets an immediate 503 with
+	// Retry-After and is closed. A new client is never left waiting.
+	// Default: the open-file limit less a quarter of it (at least 64
+	// files) for the process's other files; negative means no cap.
+	// Hijacked connections leave the count.
+	MaxConns int
 	// ShutdownTimeout is the one deadline for the whole shutdown: requests
 	// in flight, then the task loop. Default 30s.
 	ShutdownTimeout time.Duration
@@ -127,6 +138,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 1 << 20
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
 	}
 	if c.StaticDir != "" && c.Static == nil {
 		// os.Root keeps symbolic links from leading out of the directory.
@@ -201,6 +215,22 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = cfg.Loop.Start(context.WithoutCancel(ctx))
 	}
 	var inFlight atomic.Int64
+	// The count of connections serving a request when the deadline
+	// passes is what the shutdown cut off.
+	connState := trackActive(&inFlight)
+	var conns *connLimiter
+	if cfg.MaxConns > 0 {
+		conns = newConnLimiter(cfg.MaxConns, log)
+		listeners = slices.Clone(listeners) // not the caller's Config.Listeners
+		for i, ln := range listeners {
+			listeners[i] = conns.listener(ln)
+		}
+		track := connState
+		connState = func(c net.Conn, state http.ConnState) {
+			track(c, state)
+			conns.connState(c, state)
+		}
+	}
 	var bodies *view.BodyBudget
 	if cfg.MaxBodyBytesInFlight > 0 {
 		bodies = view.NewBodyBudget(cfg.MaxBodyBytesInFlight, cfg.BodyWait)
@@ -223,9 +253,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return base
 		},
-		// The count of connections serving a request when the deadline
-		// passes is what the shutdown cut off.
-		ConnState: trackActive(&inFlight),
+		ConnState: connState,
 	}
 
 	sigCtx := ctx
@@ -278,6 +306,9 @@ func Run(ctx context.Context, cfg Config) error {
 		srv.Close()
 	}
 	wg.Wait()
+	if conns != nil {
+		conns.wait() // the connections being refused, a second at most
+	}
 	if cfg.Loop != nil {
 		if err := cfg.Loop.Shutdown(sdCtx); err != nil {
 			sdErr.Tasks = err
