@@ -362,11 +362,18 @@ func CookieValue(r *http.Request, name string) string {
 // not read. A cross-site HTML form can post text/plain, form-urlencoded or
 // multipart bodies, and fetch in no-cors mode can post a Blob with no
 // Content-Type at all, none of them with a CORS preflight: only the JSON
-// types, which need one, reach the decoder. So curl needs
-// -H 'Content-Type: application/json' (its -d alone sends
-// form-urlencoded). A request without a body (Content-Length 0) needs no
+// types, which need one, reach the decoder. So curl needs --json (or
+// -H 'Content-Type: application/json'): its -d alone sends
+// form-urlencoded. A request without a body (Content-Length 0) needs no
 // type: an optional body is then simply absent. A chunked body, whose
 // length is unknown until read, must be typed even if it turns out empty.
+//
+// The decoder's limits (WithJSONLimits, DefaultMaxDepth and
+// DefaultMaxValues) make a body nested too deep a 400 and one of too many
+// values a 413, refused before anything is decoded. In a view served with
+// a BodyBudget in its context (server.Run gives one), JSON first reserves
+// the body's bytes, waiting for room; none in time is a 503 with
+// Retry-After.
 func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		if !optional {

@@ -150,6 +150,7 @@ type requestBody struct {
 	need          int64 // bytes to reserve
 	held          int64 // bytes reserved; released when the handler returns
 	refused       bool
+	released      bool // the handler has returned: reserve nothing more
 	// decoder is what JSON reads this body through, with the view's
 	// limits; here rather than on its own, it saves an allocation.
 	decoder limitedJSON
@@ -179,7 +180,7 @@ var errNoRoom error = &BindError{
 
 // reserve takes the body's bytes from the budget, once.
 func (b *requestBody) reserve() error {
-	if b.held > 0 || b.budget == nil {
+	if b.held > 0 || b.budget == nil || b.released {
 		return nil
 	}
 	if b.refused {
@@ -207,6 +208,7 @@ func (b *requestBody) jsonReader() *limitedJSON { return &b.decoder }
 // release gives the reserved bytes back; the handler calls it when it
 // returns.
 func (b *requestBody) release() {
+	b.released = true
 	if b.held > 0 {
 		b.budget.release(b.held)
 		b.held = 0

@@ -9,7 +9,9 @@
 //
 // Every error response is RFC 9457 application/problem+json. Binding
 // problems are a 400 that lists each bad field and where it came from; a
-// body over the view's limit is a 413. An error with a StatusCode() int
+// body over the view's limit, or over the JSON decoder's limits, is a 413;
+// a body that is not typed as JSON is a 415; a body that found no room in
+// the server's BodyBudget is a 503 with Retry-After. An error with a StatusCode() int
 // method sets the status; its text reaches the client only if it opts in
 // with a PublicMessage() string method, which Error and Wrap provide.
 // When the view's deadline has passed the status is 504. When the client
