@@ -62,14 +62,14 @@ type Config struct {
 	// MaxHeaderBytes limits the request headers. Default 1 MiB.
 	MaxHeaderBytes int
 	// MaxConns caps the connections the server holds open at once,
-	// across its listeners. At the cap, a new connection
-	// makes the server close the connection idle longest between two
-	// requests, or else one that has sent nothing for a second; if every
-	// connection is busy, the new one gets an immediate 503 with
-	// Retry-After and is closed. A new client is never left waiting.
-	// Default: the open-file limit less a quarter of it (at least 64
-	// files) for the process's other files; negative means no cap.
-	// Hijacked connections leave the count.
+	// across its listeners. At the cap, a new connection makes the server
+	// close the connection idle longest between two requests, or else
+	// one that has sent nothing for a second; if every connection is
+	// busy, the new one gets an immediate 503 with Retry-After and is
+	// closed. A new client is never left waiting. Default: the open-file
+	// limit less a quarter of it (at least 64 files) for the process's
+	// other files; negative means no cap. Hijacked connections leave the
+	// count.
 	MaxConns int
 	// ShutdownTimeout is the one deadline for the whole shutdown: requests
 	// in flight, then the task loop. Default 30s.

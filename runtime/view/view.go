@@ -11,9 +11,10 @@
 // problems are a 400 that lists each bad field and where it came from; a
 // body over the view's limit, or over the JSON decoder's limits, is a 413;
 // a body that is not typed as JSON is a 415; a body that found no room in
-// the server's BodyBudget is a 503 with Retry-After. An error with a StatusCode() int
-// method sets the status; its text reaches the client only if it opts in
-// with a PublicMessage() string method, which Error and Wrap provide.
+// the server's BodyBudget is a 503 with Retry-After. An error with a
+// StatusCode() int method sets the status; its text reaches the client
+// only if it opts in with a PublicMessage() string method, which Error and
+// Wrap provide.
 // When the view's deadline has passed the status is 504. When the client
 // has gone away nothing is written. Any other error, and any panic, is a
 // 500 whose body says only "internal server error" and a request ID; the
