@@ -142,7 +142,7 @@ func withLimits(s view.Spec, depth, values int) view.Spec {
 }
 
 // TestJSONLimitsBeforeDecoding: a body over a limit is refused while the
-// decoder is still reading it, so that it is never decoded: here a 4 MiB
+// decoder is still reading it, so that it is never decoded: here a 3 MiB
 // body of a million values is refused after some ten thousand, and the
 // rest is never read.
 func TestJSONLimitsBeforeDecoding(t *testing.T) {
