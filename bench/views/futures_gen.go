@@ -39,7 +39,7 @@ func futuresRegister_Update(mux *http.ServeMux, c *view.Config) error {
 	return view.Handle(mux, c, &futuresView_Update, func(ctx context.Context, r *http.Request) (result Updated, err error) {
 		var req UpdateRequest
 		var p view.Problems
-		query := r.URL.Query()
+		query := view.ParseQuery(&p, r)
 		p.Add(view.Path, "store", view.String(r.PathValue("store"), &req.Store))
 		p.Add(view.Path, "id", view.Int(r.PathValue("id"), &req.ID))
 		p.Add(view.Query, "dry_run", view.Bool(query.Get("dry_run"), &req.DryRun))

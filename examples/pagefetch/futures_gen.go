@@ -58,7 +58,7 @@ func futuresRegister_Fetcher_Index(mux *http.ServeMux, c *view.Config, f *Fetche
 	return view.Handle(mux, c, &futuresView_Fetcher_Index, func(ctx context.Context, r *http.Request) (result Report, err error) {
 		var req PageRequest
 		var p view.Problems
-		query := r.URL.Query()
+		query := view.ParseQuery(&p, r)
 		p.Add(view.Query, "n", view.Int(query.Get("n"), &req.N))
 		if err = p.Err(); err != nil {
 			return

@@ -7,7 +7,7 @@
 //
 // then open http://127.0.0.1:8080/ and sign up, or from a shell:
 //
-//	curl -d '{"email":"ada@example.com","name":"Ada"}' http://127.0.0.1:8080/signups
+//	curl --json '{"email":"ada@example.com","name":"Ada"}' http://127.0.0.1:8080/signups
 //	curl http://127.0.0.1:8080/signups/<id>
 //
 // The signup is "pending" until its confirmation email has gone out (the

@@ -184,7 +184,7 @@ type CreateRequest struct {
 // CreateSignup stores a signup and answers 201 at once; the confirmation
 // email goes out after the response, on the task loop.
 //
-//	curl -d '{"email":"ada@example.com","name":"Ada"}' localhost:8080/signups
+//	curl --json '{"email":"ada@example.com","name":"Ada"}' localhost:8080/signups
 //
 //futures:view POST /signups status=201 maxbody=4KiB timeout=5s
 func (s *Service) CreateSignup(ctx context.Context, req CreateRequest) (Signup, error) {

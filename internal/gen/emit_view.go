@@ -101,7 +101,8 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 		for _, b := range v.fields {
 			if b.in == "query" && query == "" {
 				query = s.name("query")
-				stmts = append(stmts, jen.Id(query).Op(":=").Id(r).Dot("URL").Dot("Query").Call())
+				// view.ParseQuery, unlike r.URL.Query(), reports the pairs that do not parse.
+				stmts = append(stmts, jen.Id(query).Op(":=").Qual(pathView, "ParseQuery").Call(jen.Op("&").Id(p), jen.Id(r)))
 			}
 		}
 		for _, b := range v.fields {

@@ -353,7 +353,7 @@ func TestHostileBodies(t *testing.T) {
 
 		// Chunked: no Content-Length to refuse by.
 		r := h.exchange(t, func(c net.Conn, _ <-chan struct{}) {
-			io.WriteString(c, "POST /orders/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+			io.WriteString(c, "POST /orders/chunked HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
 			fmt.Fprintf(c, "%x\r\n%s\r\n", len(prefix), prefix)
 			for range 40 {
 				chunk := strings.Repeat("y", 1000)
@@ -440,17 +440,24 @@ func TestHostileBodies(t *testing.T) {
 			{"100k nested arrays as the whole body", deep("[", "]", 100000), 400},
 			{"500k unclosed arrays", strings.Repeat("[", 500000), 400},
 			{"10001 nested arrays", doc(deep("[", "]", 10001)), 400},
-			{"9000 nested arrays", doc(deep("[", "]", 9000)), 200},
+			// view.DefaultMaxDepth is 128, the document itself included.
+			{"128 levels", doc(deep("[", "]", 127)), 200},
+			{"129 levels", doc(deep("[", "]", 128)), 400},
 		} {
 			r := h.post(t, "/docs", tt.body)
 			h.check(t, tt.name, r, tt.status)
-			if tt.status == 200 && !strings.Contains(string(r.body), `"depth":9000`) {
+			if tt.status == 200 && !strings.Contains(string(r.body), `"depth":127`) {
+				t.Errorf("%s: %q", tt.name, r.body)
+			}
+			if tt.status == 400 && !strings.Contains(string(r.body), "the JSON nests deeper than 128 levels") {
 				t.Errorf("%s: %q", tt.name, r.body)
 			}
 		}
 		// Nesting inside a body field of the 16 KiB view.
 		h.check(t, "5000 nested arrays in a map field", h.post(t, "/orders/n1",
-			`{"item":"x","qty":1,"meta":{"k":`+deep("[", "]", 5000)+`}}`), 200)
+			`{"item":"x","qty":1,"meta":{"k":`+deep("[", "]", 5000)+`}}`), 400)
+		h.check(t, "125 nested arrays in a map field", h.post(t, "/orders/n1",
+			`{"item":"x","qty":1,"meta":{"k":`+deep("[", "]", 125)+`}}`), 200)
 	})
 
 	t.Run("numbers", func(t *testing.T) {
@@ -768,7 +775,7 @@ func TestHostileSlowloris(t *testing.T) {
 	t.Run("slow bodies while others are served", func(t *testing.T) {
 		cases := []struct{ name, head, more string }{
 			{"slow body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", `{"item":"` + strings.Repeat("s", 1000)},
-			{"slow chunked body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\n \r\n"},
+			{"slow chunked body", "POST /orders/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\n \r\n"},
 			{"slow body on a bodyless view", "GET /items/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", "x"},
 		}
 		replies := make([]reply, len(cases))

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/runtime/taskloop"
+	"github.com/gofutures/futures/runtime/view"
 )
 
 // Config configures Run. The zero value of each field gives the default
@@ -59,16 +61,42 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes limits the request headers. Default 1 MiB.
 	MaxHeaderBytes int
+	// MaxConns caps the connections the server holds open at once,
+	// across its listeners. At the cap, a new connection makes the server
+	// close the connection idle longest between two requests, or else
+	// one that has sent nothing for a second; if every connection is
+	// busy, the new one gets an immediate 503 with Retry-After and is
+	// closed. A new client is never left waiting. Default: the open-file
+	// limit less a quarter of it (at least 64 files) for the process's
+	// other files; negative means no cap. Hijacked connections leave the
+	// count.
+	MaxConns int
 	// ShutdownTimeout is the one deadline for the whole shutdown: requests
 	// in flight, then the task loop. Default 30s.
 	ShutdownTimeout time.Duration
+	// MaxBodyBytesInFlight bounds the bytes of request bodies that views
+	// hold at once, across the server (a view.BodyBudget): before reading
+	// its body a view reserves its Content-Length, or its maxbody when the
+	// length is unknown, until its handler returns; one that finds no room
+	// within BodyWait answers 503 with Retry-After. With the views' JSON
+	// decoder limits this bounds the memory of request bodies: 64 or 256
+	// concurrent 1 MiB bodies decoded into `any` fields stay well under
+	// 256 MiB of RSS. Default DefaultMaxBodyBytesInFlight (16 MiB);
+	// negative means no bound. A client that announces a large body and
+	// sends it slowly holds its share until ReadTimeout.
+	MaxBodyBytesInFlight int64
+	// BodyWait is how long a view waits for room in MaxBodyBytesInFlight
+	// before it answers 503. Default 5s.
+	BodyWait time.Duration
 
 	// Gzip compresses text, JSON, JavaScript, XML and SVG responses of
 	// 1 KiB or more (or of unknown length) for clients that accept gzip.
 	Gzip bool
 	// Static, when set, serves its files under StaticPrefix. Directory
-	// listings and dot files (.env, .git/…) are not served; a directory
-	// answers with its index.html.
+	// listings and dot files (.env, .git/…) are not served, nor are they
+	// through a symbolic link (config.txt -> .env) when Static can read
+	// links (os.DirFS, StaticDir); a directory answers with its
+	// index.html.
 	Static fs.FS
 	// StaticDir is Static from a directory of the file system.
 	StaticDir string
@@ -104,8 +132,15 @@ func (c *Config) withDefaults() error {
 	def(&c.WriteTimeout, 60*time.Second)
 	def(&c.IdleTimeout, 120*time.Second)
 	def(&c.ShutdownTimeout, 30*time.Second)
+	def(&c.BodyWait, 5*time.Second)
+	if c.MaxBodyBytesInFlight == 0 {
+		c.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
+	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 1 << 20
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
 	}
 	if c.StaticDir != "" && c.Static == nil {
 		// os.Root keeps symbolic links from leading out of the directory.
@@ -180,6 +215,26 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = cfg.Loop.Start(context.WithoutCancel(ctx))
 	}
 	var inFlight atomic.Int64
+	// The count of connections serving a request when the deadline
+	// passes is what the shutdown cut off.
+	connState := trackActive(&inFlight)
+	var conns *connLimiter
+	if cfg.MaxConns > 0 {
+		conns = newConnLimiter(cfg.MaxConns, log)
+		listeners = slices.Clone(listeners) // not the caller's Config.Listeners
+		for i, ln := range listeners {
+			listeners[i] = conns.listener(ln)
+		}
+		track := connState
+		connState = func(c net.Conn, state http.ConnState) {
+			track(c, state)
+			conns.connState(c, state)
+		}
+	}
+	var bodies *view.BodyBudget
+	if cfg.MaxBodyBytesInFlight > 0 {
+		bodies = view.NewBodyBudget(cfg.MaxBodyBytesInFlight, cfg.BodyWait)
+	}
 	srv := &http.Server{
 		Handler:           cfg.handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -193,11 +248,12 @@ func Run(ctx context.Context, cfg Config) error {
 			if cfg.Loop != nil {
 				base = taskloop.WithLoop(base, cfg.Loop)
 			}
+			if bodies != nil {
+				base = view.WithBodyBudget(base, bodies)
+			}
 			return base
 		},
-		// The count of connections serving a request when the deadline
-		// passes is what the shutdown cut off.
-		ConnState: trackActive(&inFlight),
+		ConnState: connState,
 	}
 
 	sigCtx := ctx
@@ -250,6 +306,9 @@ func Run(ctx context.Context, cfg Config) error {
 		srv.Close()
 	}
 	wg.Wait()
+	if conns != nil {
+		conns.wait() // the connections being refused, a second at most
+	}
 	if cfg.Loop != nil {
 		if err := cfg.Loop.Shutdown(sdCtx); err != nil {
 			sdErr.Tasks = err
@@ -349,6 +408,11 @@ func (n noListing) Open(name string) (fs.File, error) {
 			return nil, fs.ErrNotExist // dot files: .env, .git
 		}
 	}
+	// Where symbolic links lead must pass the same checks (static.go).
+	name, err := resolveLinks(n.FS, name)
+	if err != nil {
+		return nil, err
+	}
 	f, err := n.FS.Open(name)
 	if err != nil {
 		return nil, notFound(err)
@@ -359,12 +423,20 @@ func (n noListing) Open(name string) (fs.File, error) {
 		return nil, notFound(err)
 	}
 	if info.IsDir() {
-		index, err := n.FS.Open(path.Join(name, "index.html"))
+		// Through n, so that an index.html that is a link to a dot file, or
+		// a directory, does not count: http.FileServer lists a directory
+		// whose index.html it cannot use.
+		index, err := n.Open(path.Join(name, "index.html"))
 		if err != nil {
 			f.Close()
 			return nil, fs.ErrNotExist
 		}
+		indexInfo, err := index.Stat()
 		index.Close()
+		if err != nil || indexInfo.IsDir() {
+			f.Close()
+			return nil, fs.ErrNotExist
+		}
 	}
 	return f, nil
 }

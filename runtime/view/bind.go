@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Problems struct {
 	fields   []FieldError
 	tooLarge int64 // the body limit, when the body went over it
 	timedOut bool  // the body did not arrive before the server's read deadline
+	// refusal is a whole-body refusal other than the byte limit: a
+	// Content-Type that is not JSON (415), a body over a decoder limit
+	// (413), no room in the server's body budget (503).
+	refusal *BindError
 }
 
 // Add records detail as a problem with the value name from in; an empty
@@ -52,29 +57,48 @@ func (p *Problems) Add(in In, name, detail string) {
 }
 
 // Err returns nil when there were no problems, else an error that the view
-// runtime turns into a 400 (or, for an oversized body, 413) problem response.
+// runtime turns into a problem response: 413 for a body over the view's
+// limit or a decoder limit, 415 for a body that is not JSON, 408 for a body
+// that came too slowly, 400 for bad values, and 503 (with Retry-After)
+// when the server had no room for the body in time. A 400 wins over a 503:
+// the client must fix its request whether or not the server is busy.
 func (p *Problems) Err() error {
 	if p.tooLarge > 0 {
 		return &BindError{Status: http.StatusRequestEntityTooLarge, Limit: p.tooLarge}
 	}
+	if p.refusal != nil && p.refusal.Status != http.StatusServiceUnavailable {
+		return p.refusal
+	}
 	if p.timedOut {
 		return &BindError{Status: http.StatusRequestTimeout}
 	}
-	if len(p.fields) == 0 {
-		return nil
+	if len(p.fields) > 0 {
+		return &BindError{Status: http.StatusBadRequest, Fields: p.fields}
 	}
-	return &BindError{Status: http.StatusBadRequest, Fields: p.fields}
+	if p.refusal != nil {
+		return p.refusal
+	}
+	return nil
 }
 
 // BindError is the error of a request that could not be bound. Its fields
 // describe the client's input only, so it is safe to send to the client.
 type BindError struct {
-	Status int          // 400, 408 (the body arrived too slowly) or 413
+	// Status is 400, 408 (the body arrived too slowly), 413 (over the
+	// view's byte limit, or over a decoder limit: Detail says which), 415
+	// (the body is not JSON) or 503 (no room in the server's body budget).
+	Status int
 	Fields []FieldError // for 400
-	Limit  int64        // for 413: the body limit in bytes
+	Limit  int64        // for 413 over the byte limit: the limit in bytes
+	// Detail is what the client is told for a 413 over a decoder limit, a
+	// 415 and a 503.
+	Detail string
 }
 
 func (e *BindError) Error() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
 	switch e.Status {
 	case http.StatusRequestEntityTooLarge:
 		return fmt.Sprintf("request body larger than %d bytes", e.Limit)
@@ -88,7 +112,7 @@ func (e *BindError) Error() string {
 	return "bad request: " + strings.Join(parts, "; ")
 }
 
-// StatusCode returns 400, 408 or 413.
+// StatusCode returns e.Status.
 func (e *BindError) StatusCode() int { return e.Status }
 
 // quote shows a client's value in a problem detail: valid UTF-8, at most 64
@@ -262,6 +286,61 @@ func Optional[T any](raw string, dst **T, bind func(raw string, dst *T) string) 
 	return ""
 }
 
+// ParseQuery parses the request's query as url.ParseQuery does, keeping
+// every parameter that parses, and records a problem for each one that
+// does not: a malformed %-escape in its value (named by its key), in its
+// key (named by the raw pair, clipped), or a ";" used as a separator, which
+// Go's parser refuses (named by the key before its "="). A query with more
+// parameters than url.ParseQuery takes (10,000 unless GODEBUG
+// urlmaxqueryparams says otherwise) is one problem, and none of it is
+// bound. r.URL.Query() would drop the bad pairs without a word, so that
+// ?limit=%zz bound nothing and the view went on as if limit were absent.
+//
+// Generated code calls it once per request, for views that bind a query
+// value; a view with no query field does not look at the query at all.
+func ParseQuery(p *Problems, r *http.Request) url.Values {
+	raw := r.URL.RawQuery
+	v, err := url.ParseQuery(raw)
+	if err == nil {
+		return v
+	}
+	bad := false
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		if name, detail := queryPairProblem(pair); detail != "" {
+			p.Add(Query, name, detail)
+			bad = true
+		}
+	}
+	if !bad {
+		// Every pair parses: the parser refused the query for its length.
+		p.Add(Query, "", "the query has too many parameters")
+	}
+	return v
+}
+
+// queryPairProblem says what url.ParseQuery finds wrong with one
+// key=value pair of a query, and the parameter's name.
+func queryPairProblem(pair string) (name, detail string) {
+	key, value, _ := strings.Cut(pair, "=")
+	k, keyErr := url.QueryUnescape(key)
+	switch {
+	case strings.Contains(pair, ";"):
+		if keyErr != nil || strings.Contains(key, ";") {
+			return clip(pair), "a ; separates parameters: use & (and %3B for a ; in a value)"
+		}
+		return clip(k), "a ; separates parameters: use & (and %3B for a ; in a value)"
+	case keyErr != nil:
+		return clip(pair), "malformed %-escape in the parameter name"
+	}
+	if _, err := url.QueryUnescape(value); err != nil {
+		return clip(k), fmt.Sprintf("malformed %%-escape in %s", quote(value))
+	}
+	return "", ""
+}
+
 // CookieValue returns the value of the named cookie, or "".
 func CookieValue(r *http.Request, name string) string {
 	c, err := r.Cookie(name)
@@ -276,6 +355,25 @@ func CookieValue(r *http.Request, name string) string {
 // allowUnknown (the tag body:"json,allowunknown"). An empty body is a
 // problem unless optional (a pointer Body field). A body over the view's
 // limit makes the request a 413.
+//
+// A body must come with a Content-Type of application/json or
+// application/<anything>+json (parameters such as charset are ignored, as
+// RFC 8259 defines none): anything else, or none, is a 415 and the body is
+// not read. A cross-site HTML form can post text/plain, form-urlencoded or
+// multipart bodies, and fetch in no-cors mode can post a Blob with no
+// Content-Type at all, none of them with a CORS preflight: only the JSON
+// types, which need one, reach the decoder. So curl needs --json (or
+// -H 'Content-Type: application/json'): its -d alone sends
+// form-urlencoded. A request without a body (Content-Length 0) needs no
+// type: an optional body is then simply absent. A chunked body, whose
+// length is unknown until read, must be typed even if it turns out empty.
+//
+// The decoder's limits (WithJSONLimits, DefaultMaxDepth and
+// DefaultMaxValues) make a body nested too deep a 400 and one of too many
+// values a 413, refused before anything is decoded. In a view served with
+// a BodyBudget in its context (server.Run gives one), JSON first reserves
+// the body's bytes, waiting for room; none in time is a 503 with
+// Retry-After.
 func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		if !optional {
@@ -283,7 +381,25 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		}
 		return
 	}
-	dec := json.NewDecoder(r.Body)
+	if r.ContentLength != 0 {
+		if ct := r.Header.Get("Content-Type"); !isJSONType(ct) {
+			p.refusal = &BindError{Status: http.StatusUnsupportedMediaType, Detail: unsupportedType(ct)}
+			return
+		}
+	}
+	var body *limitedJSON
+	if rb, ok := r.Body.(*requestBody); ok {
+		// Take room in the server's body budget now, so that a refusal is
+		// a 503 rather than a read error.
+		if err := rb.reserve(); err != nil {
+			p.refusal = err.(*BindError)
+			return
+		}
+		body = rb.jsonReader()
+	} else {
+		body = newLimitedJSON(r.Body, jsonLimits{depth: DefaultMaxDepth, values: DefaultMaxValues})
+	}
+	dec := json.NewDecoder(body)
 	if !allowUnknown {
 		dec.DisallowUnknownFields()
 	}
@@ -293,7 +409,8 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		var extra json.RawMessage
 		if err2 := dec.Decode(&extra); err2 != io.EOF {
 			err = errTrailing
-			if tooLarge(err2) {
+			var le *limitError
+			if tooLarge(err2) || errors.As(err2, &le) {
 				err = err2
 			}
 		}
@@ -302,9 +419,19 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		return
 	}
 	var mbe *http.MaxBytesError
+	var le *limitError
+	var be *BindError
 	switch {
 	case errors.As(err, &mbe):
 		p.tooLarge = mbe.Limit
+	case errors.As(err, &le):
+		if le.status == http.StatusBadRequest {
+			p.Add(Body, "", le.detail)
+		} else {
+			p.refusal = &BindError{Status: le.status, Detail: le.detail}
+		}
+	case errors.As(err, &be):
+		p.refusal = be // no room in the budget
 	case isTimeout(err):
 		p.timedOut = true
 	case err == io.EOF:
@@ -318,6 +445,33 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 }
 
 var errTrailing = errors.New("trailing data")
+
+// isJSONType reports whether a Content-Type value is application/json or
+// application/<subtype>+json, in any case, with any parameters.
+func isJSONType(ct string) bool {
+	if ct == "application/json" {
+		return true // the common case, without the parsing below
+	}
+	mediaType, _, _ := strings.Cut(ct, ";")
+	typ, sub, ok := strings.Cut(strings.Trim(mediaType, " \t"), "/")
+	if !ok || !strings.EqualFold(typ, "application") || strings.ContainsAny(sub, " \t/,") {
+		return false
+	}
+	if strings.EqualFold(sub, "json") {
+		return true
+	}
+	const suffix = "+json"
+	return len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
+}
+
+// unsupportedType is the detail of a 415.
+func unsupportedType(ct string) string {
+	const want = "the request body must be JSON, sent with Content-Type application/json (or application/*+json)"
+	if ct == "" {
+		return want + "; the request has no Content-Type"
+	}
+	return fmt.Sprintf("%s, not %s", want, quote(ct))
+}
 
 // isTimeout reports a read that the server's deadline cut off: the client
 // sent its body too slowly, which is not a problem with its JSON.

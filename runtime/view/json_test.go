@@ -259,3 +259,126 @@ func TestMaxBody(t *testing.T) {
 		}
 	})
 }
+
+// TestJSONBodyContentType: a view that reads a JSON body takes only
+// application/json and application/*+json. A cross-site HTML form can post
+// text/plain, form-urlencoded and multipart bodies, and fetch in no-cors
+// mode can post a Blob with no Content-Type at all, all without a CORS
+// preflight: each of them is a 415 whose body was never read.
+func TestJSONBodyContentType(t *testing.T) {
+	spec := view.Spec{Name: "test.Post", Pattern: "POST /items", ReadsBody: true, MaxBody: 1024}
+	body := `{"name":"teapot"}`
+	for _, tt := range []struct {
+		contentType string // "-": no Content-Type header
+		status      int
+	}{
+		{"application/json", 200},
+		{"application/json; charset=utf-8", 200},
+		{"Application/JSON;charset=UTF-8", 200},
+		{" application/json ", 200},
+		{"application/merge-patch+json", 200},
+		{"application/vnd.api+json; ext=x", 200},
+		{"text/plain", 415},
+		{"text/plain;charset=UTF-8", 415},
+		{"application/x-www-form-urlencoded", 415},
+		{"multipart/form-data; boundary=x", 415},
+		{"text/json", 415},
+		{"application/jsonx", 415},
+		{"application/+json", 415},
+		{"application/json-seq", 415},
+		{"application", 415},
+		{"", 415},
+		{"-", 415},
+	} {
+		h := bodyView(t, spec, false)
+		r := httptest.NewRequest("POST", "/items", strings.NewReader(body))
+		if tt.contentType != "-" {
+			r.Header.Set("Content-Type", tt.contentType)
+		}
+		w := serve(h, r)
+		if tt.status == 200 {
+			if w.Code != 200 {
+				t.Errorf("Content-Type %q: status %d, body %s; want 200", tt.contentType, w.Code, w.Body)
+			}
+			continue
+		}
+		p := checkProblem(t, w, 415)
+		if !strings.Contains(p.Detail, "application/json") {
+			t.Errorf("Content-Type %q: detail %q does not say what to send", tt.contentType, p.Detail)
+		}
+		if got := w.Header().Get("Accept-Post"); got != "application/json" {
+			t.Errorf("Content-Type %q: Accept-Post %q, want application/json", tt.contentType, got)
+		}
+	}
+
+	t.Run("PATCH says Accept-Patch", func(t *testing.T) {
+		h := bodyView(t, view.Spec{Name: "test.Patch", Pattern: "PATCH /items", ReadsBody: true}, false)
+		r := httptest.NewRequest("PATCH", "/items", strings.NewReader(body))
+		r.Header.Set("Content-Type", "text/plain")
+		w := serve(h, r)
+		checkProblem(t, w, 415)
+		if got := w.Header().Get("Accept-Patch"); got != "application/json" {
+			t.Errorf("Accept-Patch %q", got)
+		}
+	})
+
+	t.Run("the body is not read", func(t *testing.T) {
+		h := bodyView(t, spec, false)
+		rd := &countingReader{r: strings.NewReader(body)}
+		r := httptest.NewRequest("POST", "/items", nil)
+		r.Body, r.ContentLength = io.NopCloser(rd), int64(len(body))
+		r.Header.Set("Content-Type", "text/plain")
+		checkProblem(t, serve(h, r), 415)
+		if rd.n != 0 {
+			t.Errorf("the view read %d bytes of a body it refused", rd.n)
+		}
+	})
+
+	t.Run("no body needs no type", func(t *testing.T) {
+		// An optional body that is absent: nothing to check the type of.
+		h := optionalBodyView(t, view.Spec{Name: "test.Put", Pattern: "PUT /items", ReadsBody: true})
+		for _, ct := range []string{"", "text/plain"} {
+			r := httptest.NewRequest("PUT", "/items", nil)
+			if ct != "" {
+				r.Header.Set("Content-Type", ct)
+			}
+			if w := serve(h, r); w.Code != 200 {
+				t.Errorf("no body, Content-Type %q: status %d, body %s", ct, w.Code, w.Body)
+			}
+		}
+		// A required body that is absent is still a 400, whatever the type.
+		w := serve(bodyView(t, spec, false), httptest.NewRequest("POST", "/items", nil))
+		p := checkProblem(t, w, 400)
+		if !hasField(p.Errors, view.Body, "", "missing JSON body") {
+			t.Errorf("errors %+v", p.Errors)
+		}
+	})
+
+	t.Run("over real HTTP from an HTML form", func(t *testing.T) {
+		srv := newServer(t, bodyView(t, spec, false))
+		// What <form enctype="text/plain"> with one input named
+		// `{"name":"teapot","x":"` and the value `"}` posts.
+		resp, err := srv.Client().Post(srv.URL+"/items", "text/plain", strings.NewReader(`{"name":"teapot","x":"="}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkProblemParts(t, resp.StatusCode, resp.Header, b, 415)
+	})
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

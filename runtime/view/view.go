@@ -9,9 +9,12 @@
 //
 // Every error response is RFC 9457 application/problem+json. Binding
 // problems are a 400 that lists each bad field and where it came from; a
-// body over the view's limit is a 413. An error with a StatusCode() int
-// method sets the status; its text reaches the client only if it opts in
-// with a PublicMessage() string method, which Error and Wrap provide.
+// body over the view's limit, or over the JSON decoder's limits, is a 413;
+// a body that is not typed as JSON is a 415; a body that found no room in
+// the server's BodyBudget is a 503 with Retry-After. An error with a
+// StatusCode() int method sets the status; its text reaches the client
+// only if it opts in with a PublicMessage() string method, which Error and
+// Wrap provide.
 // When the view's deadline has passed the status is 504. When the client
 // has gone away nothing is written. Any other error, and any panic, is a
 // 500 whose body says only "internal server error" and a request ID; the
@@ -73,6 +76,10 @@ type Spec struct {
 	MaxBody int64
 	// ReadsBody says the view decodes a body, so Handle limits it.
 	ReadsBody bool
+	// MaxDepth and MaxValues are the decoder limits of the view's JSON
+	// body (see WithJSONLimits); 0 means the registration's, a negative
+	// value no limit.
+	MaxDepth, MaxValues int
 	// Status is the success status; 0 means 200, or 204 for a view with no
 	// result (see HandleEmpty).
 	Status int
@@ -87,6 +94,7 @@ type Config struct {
 	logger    *slog.Logger
 	templates fs.FS
 	funcs     template.FuncMap
+	limits    jsonLimits
 }
 
 // Option configures the views of one registration call.
@@ -160,6 +168,7 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 	if h.spec.MaxBody <= 0 {
 		h.spec.MaxBody = DefaultMaxBody
 	}
+	h.limits = resolveLimits(jsonLimits{depth: spec.MaxDepth, values: spec.MaxValues}, c.limits)
 	if h.spec.Status == 0 {
 		h.spec.Status = http.StatusOK
 	}
@@ -178,10 +187,11 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 }
 
 type handler[T any] struct {
-	c    *Config
-	spec Spec
-	fn   func(context.Context, *http.Request) (T, error)
-	tmpl *template.Template
+	c      *Config
+	spec   Spec
+	limits jsonLimits
+	fn     func(context.Context, *http.Request) (T, error)
+	tmpl   *template.Template
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +230,11 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, h.spec.MaxBody)
+		// Limited to maxbody, and reserved in the server's body budget
+		// until the handler returns: the decoded value lives that long.
+		body := newRequestBody(ctx, w, r, h.spec.MaxBody, h.limits)
+		defer body.release()
+		r.Body = body
 	}
 	v, err := h.fn(ctx, r)
 	if err != nil {
@@ -246,7 +260,22 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	var be *BindError
 	if errors.As(err, &be) {
 		detail := "1 request value is invalid"
+		switch be.Status {
+		case http.StatusUnsupportedMediaType:
+			// RFC 9110 15.5.16: say what would be accepted, with the
+			// header of the method that has one (RFC 5789 for PATCH).
+			switch r.Method {
+			case http.MethodPost:
+				w.Header().Set("Accept-Post", "application/json")
+			case http.MethodPatch:
+				w.Header().Set("Accept-Patch", "application/json")
+			}
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		switch {
+		case be.Detail != "":
+			detail = be.Detail
 		case be.Status == http.StatusRequestEntityTooLarge:
 			detail = fmt.Sprintf("the request body is larger than %d bytes", be.Limit)
 		case be.Status == http.StatusRequestTimeout:

@@ -71,7 +71,7 @@ func futuresRegister_Shop_PlaceOrder(mux *http.ServeMux, c *view.Config, s *Shop
 	return view.Handle(mux, c, &futuresView_Shop_PlaceOrder, func(ctx context.Context, r *http.Request) (result Receipt, err error) {
 		var req OrderRequest
 		var p view.Problems
-		query := r.URL.Query()
+		query := view.ParseQuery(&p, r)
 		p.Add(view.Path, "id", view.String(r.PathValue("id"), &req.ID))
 		p.Add(view.Query, "pad", view.Int(query.Get("pad"), &req.Pad))
 		p.Add(view.Header, "X-Client", view.String(r.Header.Get("X-Client"), &req.Client))
@@ -122,7 +122,7 @@ func futuresRegister_LookupItem(mux *http.ServeMux, c *view.Config) error {
 	return view.Handle(mux, c, &futuresView_LookupItem, func(ctx context.Context, r *http.Request) (result Lookup, err error) {
 		var req LookupRequest
 		var p view.Problems
-		query := r.URL.Query()
+		query := view.ParseQuery(&p, r)
 		p.Add(view.Path, "name", view.String(r.PathValue("name"), &req.Name))
 		p.Add(view.Query, "n", view.Int(query.Get("n"), &req.N))
 		p.Add(view.Query, "u", view.Uint(query.Get("u"), &req.U))
