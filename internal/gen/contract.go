@@ -49,7 +49,7 @@ var contract = map[string]map[string]bool{
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
 		Config Option Register RegisterOn Handle HandleEmpty
 		Problems Problems.Add Problems.Err Path Query Header Cookie
-		String Int Uint Float Bool Time Duration Text Slice Optional CookieValue JSON`),
+		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional CookieValue JSON`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside

@@ -247,7 +247,7 @@ func TestContractBinders(t *testing.T) {
 // docs, by TestContractDocumented) lists it.
 func TestRuntimeRefusesOutsideContract(t *testing.T) {
 	for _, f := range []func(){
-		func() { rt(pathView, "ParseQuery") },
+		func() { rt(pathView, "NoSuchBinder") },
 		func() { member(pathTaskloop, "Spec", "Priority") },
 		func() { rt(pathHTTP, "ServeMux") },
 	} {

@@ -102,7 +102,7 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 			if b.in == "query" && query == "" {
 				query = s.name("query")
 				// view.ParseQuery, unlike r.URL.Query(), reports the pairs that do not parse.
-				stmts = append(stmts, jen.Id(query).Op(":=").Qual(pathView, "ParseQuery").Call(jen.Op("&").Id(p), jen.Id(r)))
+				stmts = append(stmts, jen.Id(query).Op(":=").Add(rt(pathView, "ParseQuery")).Call(jen.Op("&").Id(p), jen.Id(r)))
 			}
 		}
 		for _, b := range v.fields {

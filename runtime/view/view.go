@@ -36,6 +36,8 @@
 //     view;
 //   - [Problems], with [Problems.Add] and [Problems.Err], and the places
 //     [Path], [Query], [Header] and [Cookie];
+//   - [ParseQuery], which parses the query once and reports the pairs
+//     that do not parse;
 //   - the binders [String], [Int], [Uint], [Float], [Bool], [Time],
 //     [Duration] and [Text], with [Slice] and [Optional] around them;
 //     [CookieValue]; and [JSON] for the body;
