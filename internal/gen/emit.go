@@ -68,7 +68,7 @@ func emitAll(plans []*plan) ([]emission, error) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
-		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil {
 			continue // every task is in a file with build constraints
 		}
 		src, err := emitFile(p.pkg.Types, f)
@@ -76,6 +76,9 @@ func (p *plan) emit() (map[string][]byte, error) {
 			return nil, err
 		}
 		out[f.name] = src
+	}
+	if p.api != nil {
+		out[p.api.out] = p.api.doc
 	}
 	return out, nil
 }
@@ -113,6 +116,9 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	n.register(f, paths)
 
 	emitAssertion(f, out)
+	if out.api != nil {
+		emitAPI(f, out.api)
+	}
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
 	}

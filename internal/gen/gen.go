@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	plans := make([]*plan, len(pkgs))
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	for i, l := range pkgs {
-		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
+		plans[i] = newPlan(l, e)
 		plans[i].reserveNames(gen)
 	}
 	cache := openCache(cfg.CacheDir)

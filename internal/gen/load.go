@@ -50,7 +50,8 @@ type loaded struct {
 	path       string
 	name       string
 	dir        string
-	generated  []string          // existing generated files in the build, absolute
+	generated  []string          // existing generated files in the build, and OpenAPI documents, absolute
+	otherJSON  []string          // the other JSON files of its directory, by name
 	sources    map[string][]byte // the other compiled files, read once
 	checked    bool
 	typeErrors []types.Error
@@ -120,6 +121,9 @@ func findCandidates(roots []*packages.Package, fset *token.FileSet) ([]*loaded, 
 		}
 		if !mentions && len(l.generated) == 0 {
 			continue
+		}
+		if err := l.scanDocs(); err != nil {
+			return nil, err
 		}
 		p.Fset = fset
 		for _, name := range p.CompiledGoFiles {

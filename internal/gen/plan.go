@@ -17,11 +17,29 @@ import (
 // plan is one package's directives on their way to files.
 type plan struct {
 	*loaded
-	decls  []*decl
-	units  []unit // checked tasks and views, in source order
-	files  []*outFile
-	cached map[string][]byte // the generated files, when the cache had them
-	clean  bool              // checked without errors: its output may be cached
+	decls    []*decl
+	pkgDecls []*decl // package directives (//futures:api), one per kind
+	units    []unit  // checked tasks and views, in source order
+	api      *api    // the checked //futures:api, if any
+	files    []*outFile
+	cached   map[string][]byte // the generated files, when the cache had them
+	clean    bool              // checked without errors: its output may be cached
+	docs     *docIndex         // built when first needed, by docIndex
+}
+
+// docIndex returns the doc comments and field syntax of the package's
+// types, once it is type-checked.
+func (p *plan) docIndex() *docIndex {
+	if p.docs == nil {
+		p.docs = newDocIndex(p.pkg.Syntax, p.pkg.TypesInfo)
+	}
+	return p.docs
+}
+
+// newPlan finds the directives of a loaded package: those of its functions
+// and those of its package doc comments.
+func newPlan(l *loaded, e *errs) *plan {
+	return &plan{loaded: l, decls: findDecls(l, e), pkgDecls: findPackageDecls(l, e)}
 }
 
 // generated lists what the candidates will generate, from their syntax
@@ -65,6 +83,11 @@ func (p *plan) reserveNames(gen *generated) {
 		}
 		register, _ := registrationNames(d.kind, typeName)
 		gen.addFunc(p.path, register)
+	}
+	for _, d := range p.pkgDecls {
+		if d.kind == "api" {
+			gen.addFunc(p.path, apiNames[0])
+		}
 	}
 }
 
@@ -152,4 +175,5 @@ type outFile struct {
 	units      []unit
 	regs       []*registration // declared here, each with the units of this file
 	appends    []*registration // declared in another file, with units of this file
+	api        *api            // the main file only: the OpenAPI document's Go side
 }

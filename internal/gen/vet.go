@@ -106,8 +106,8 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 
 	// Find, and with no directive and no generated file, stop there.
 	e := &errs{fset: vp.Fset}
-	p := &plan{loaded: l, decls: findDecls(l, e)}
-	if len(p.decls) == 0 && len(l.generated) == 0 {
+	p := newPlan(l, e)
+	if len(p.decls) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 {
 		return diagnostics(vp, e), nil
 	}
 
