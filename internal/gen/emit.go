@@ -88,6 +88,7 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 	paths := map[string]*types.Package{}
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
+		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
 		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view",
 	} {
 		paths[path] = types.NewPackage(path, name)
@@ -260,7 +261,7 @@ func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView:
 		return 1
 	}
 	return 0

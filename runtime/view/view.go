@@ -35,12 +35,15 @@
 //     registration functions; [Handle] and [HandleEmpty], which serve a
 //     view;
 //   - [Problems], with [Problems.Add] and [Problems.Err], and the places
-//     [Path], [Query], [Header] and [Cookie];
+//     [Path], [Query], [Header], [Cookie] and [Body];
 //   - [ParseQuery], which parses the query once and reports the pairs
 //     that do not parse;
 //   - the binders [String], [Int], [Uint], [Float], [Bool], [Time],
 //     [Duration] and [Text], with [Slice] and [Optional] around them;
-//     [CookieValue]; and [JSON] for the body;
+//     [HeaderList] and [CookieValue]; and [JSON] for the body;
+//   - for validate tags, the checks [IsEmail], [IsURL], [IsUUID],
+//     [IsAlpha], [IsAlphanumeric], [IsNumeric], [IsHostname], [IsIP] and
+//     [IsTime], and [PointerKey], which names a map's value in a problem;
 //   - [SupportsGeneratedCodeVersion1], which every generated file that uses
 //     this package and not taskloop asserts.
 package view
