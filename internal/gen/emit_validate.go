@@ -538,7 +538,10 @@ func (c *check) message(kind valKind) string {
 	}
 	num := c.num
 	if kind == vkDuration {
-		num = time.Duration(c.dur).String()
+		num = c.param // as written: 1h rather than 1h0m0s
+		if _, err := time.ParseDuration(num); err != nil {
+			num = time.Duration(c.dur).String()
+		}
 	}
 	switch c.name {
 	case "min", "gte":

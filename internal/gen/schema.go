@@ -754,7 +754,10 @@ func (s *schemaSet) boundKeywords(kw *jsonObject, kind valKind, c *check) {
 // durationNote says in words what a duration rule of a parameter, whose
 // schema is a string, requires.
 func durationNote(c *check) string {
-	d := time.Duration(c.dur).String()
+	d := c.param
+	if _, err := time.ParseDuration(d); err != nil {
+		d = time.Duration(c.dur).String()
+	}
 	return map[string]string{
 		"min": "at least ", "gte": "at least ", "max": "at most ", "lte": "at most ",
 		"gt": "more than ", "lt": "less than ", "len": "exactly ",
