@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -139,7 +140,7 @@ func checkAPI(p *plan, d *decl, e *errs) *api {
 	}
 	if v := opts["version"]; v.set {
 		a.version = v.str
-	} else if ok {
+	} else if !slices.ContainsFunc(d.dir.options, func(o option) bool { return o.key == "version" }) {
 		e.add(d.at(d.dir.kindOff), "//futures:api needs version=…, the version of the API that the document describes, such as version=1.0.0")
 		ok = false
 	}
@@ -210,14 +211,14 @@ func checkServerURL(s string) string {
 	switch {
 	case err != nil:
 		return "does not parse as a URL"
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#"):
+		return "has a query or a fragment"
 	case strings.HasPrefix(s, "/"):
 		return ""
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "is neither an http or https URL nor a path starting with /"
 	case u.Host == "":
 		return "has no host"
-	case u.RawQuery != "" || u.Fragment != "":
-		return "has a query or a fragment"
 	}
 	return ""
 }

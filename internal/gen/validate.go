@@ -163,24 +163,19 @@ func readRuleList(s string, base int, t types.Type, q types.Qualifier, problems 
 			continue
 		}
 		switch name {
-		case "omitempty":
-			if i != 0 {
+		case "omitempty", "required":
+			switch {
+			case name == "omitempty" && i != 0:
 				add(start, "omitempty must come first: it skips the rules after it when the value is empty")
+			case hasParam:
+				add(start, "%s takes no parameter", name)
+			case !pointer && !zeroComparable(elem, kind):
+				add(start, "%s on %s needs its zero value, which Go cannot compare %s with; make the field a pointer (*%s)", name, str(elem), str(elem), str(elem))
+			case name == "omitempty":
+				r.omitEmpty = true
+			default:
+				r.required = true
 			}
-			if hasParam {
-				add(start, "omitempty takes no parameter")
-			}
-			r.omitEmpty = true
-			continue
-		case "required":
-			if hasParam {
-				add(start, "required takes no parameter")
-			}
-			if kind == vkStruct && !pointer {
-				add(start, "required on the struct %s is always met; make the field a pointer (*%s) to require it, or require fields of %s", str(elem), str(elem), str(elem))
-				continue
-			}
-			r.required = true
 			continue
 		case "dive":
 			if hasParam {
@@ -216,6 +211,24 @@ func readRuleList(s string, base int, t types.Type, q types.Qualifier, problems 
 		r.checks = append(r.checks, c)
 	}
 	return r
+}
+
+// zeroComparable reports whether generated code can tell a value of t
+// (of kind kind) from its zero value: required means not zero (a struct
+// or an array compares with its zero value), omitempty skips the zero
+// value.
+func zeroComparable(t types.Type, kind valKind) bool {
+	switch kind {
+	case vkStruct:
+		return types.Comparable(t)
+	case vkList:
+		if _, isArray := t.Underlying().(*types.Array); isArray {
+			return types.Comparable(t)
+		}
+	case vkOther:
+		return false
+	}
+	return true
 }
 
 // validKeyForPointer reports whether a map key becomes a JSON pointer

@@ -1,0 +1,135 @@
+package gen_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gofutures/futures/internal/gen"
+)
+
+// TestAPIDocumentLifecycle follows an OpenAPI document through the life
+// of a generated file: written beside futures_gen.go, which embeds it and
+// builds; reported stale by --check when only a doc comment changed, and
+// missing when deleted; left alone when nothing changed; removed with the
+// //futures:api directive; and never written over a JSON file that
+// futuresgen did not write, with or without the cache.
+func TestAPIDocumentLifecycle(t *testing.T) {
+	mod := newModule(t, "example.com/life")
+	dir := filepath.Join(mod, "svc")
+	src := `// Package svc serves.
+//
+//futures:api version=1.0.0
+package svc
+
+// Hello greets.
+//
+//futures:view GET /hello
+func Hello() (string, error) { return "hello", nil }
+`
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("svc.go", src)
+	ctx := context.Background()
+	cache := t.TempDir()
+	run := func(check bool) (*gen.Result, error) {
+		return gen.Run(ctx, gen.Config{Dir: mod, Patterns: []string{"./..."}, Env: goEnv(), Check: check, CacheDir: cache})
+	}
+	docPath := filepath.Join(dir, "openapi.json")
+
+	if _, err := run(false); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatalf("the document was not written: %v", err)
+	}
+	if !bytes.Contains(doc, []byte(`"summary": "Hello greets."`)) {
+		t.Errorf("the document lacks the view's summary:\n%s", doc)
+	}
+	goCmd(t, mod, "vet", "./...")
+
+	// Nothing changed: nothing written, and the check passes.
+	if res, err := run(false); err != nil || len(res.Changes) != 0 {
+		t.Fatalf("second run: %v, changes %+v; want none", err, res.Changes)
+	}
+	if _, err := run(true); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+
+	// A doc comment changes the document only.
+	write("svc.go", strings.Replace(src, "Hello greets.", "Hello greets warmly.", 1))
+	res, err := run(true)
+	if !errors.Is(err, gen.ErrStale) || len(res.Changes) != 1 || res.Changes[0].Path != docPath ||
+		!strings.Contains(res.Changes[0].Diff, `+        "summary": "Hello greets warmly."`) {
+		t.Fatalf("check after a doc change: %v, %+v; want openapi.json stale with the new summary in its diff", err, res.Changes)
+	}
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+
+	// A deleted document is missing.
+	if err := os.Remove(docPath); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run(true); !errors.Is(err, gen.ErrStale) || len(res.Changes) != 1 || res.Changes[0].Path != docPath {
+		t.Fatalf("check without the document: %v, %+v; want it missing", err, res)
+	}
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without the directive, the document is orphaned, then removed.
+	write("svc.go", strings.Replace(src, "//futures:api version=1.0.0\n", "", 1))
+	res, err = run(true)
+	if !errors.Is(err, gen.ErrStale) || !hasChange(res, docPath, true) {
+		t.Fatalf("check without the directive: %v, %+v; want openapi.json orphaned", err, res)
+	}
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(docPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("openapi.json is still there without the directive: %v", err)
+	}
+	goCmd(t, mod, "vet", "./...")
+
+	// A JSON file of the user's own is never overwritten, even when the
+	// cache has the package's output.
+	write("svc.go", src)
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+	mine := []byte(`{"openapi": "3.1.0", "info": {"title": "mine", "version": "1"}, "paths": {}}` + "\n")
+	write("openapi.json", string(mine))
+	_, err = run(false)
+	var list gen.ErrorList
+	if !errors.As(err, &list) || !strings.Contains(err.Error(), "the OpenAPI document would overwrite openapi.json, which futuresgen did not generate") {
+		t.Fatalf("Run with a foreign openapi.json: %v; want an error saying so", err)
+	}
+	if got, _ := os.ReadFile(docPath); !bytes.Equal(got, mine) {
+		t.Fatal("the foreign openapi.json was overwritten")
+	}
+}
+
+func hasChange(res *gen.Result, path string, removed bool) bool {
+	if res == nil {
+		return false
+	}
+	for _, c := range res.Changes {
+		if c.Path == path && c.Removed == removed {
+			return true
+		}
+	}
+	return false
+}
