@@ -57,6 +57,8 @@ func run(pass *analysis.Pass) (any, error) {
 		Sizes:    pass.TypesSizes,
 		ReadFile: pass.ReadFile,
 		Output:   output,
+
+		IgnoredFiles: pass.IgnoredFiles,
 	})
 	if err != nil {
 		return nil, err

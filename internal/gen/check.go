@@ -36,15 +36,15 @@ func (p *plan) check(e *errs) {
 			}
 		}
 	}
-	if len(p.units) == 0 {
-		return
+	if len(p.units) == 0 && (len(p.decls) > 0 || len(p.sites) == 0) {
+		return // nothing to generate, or errors reported already
 	}
 	parsed := map[*token.File]bool{}
 	for _, f := range p.pkg.Syntax {
 		parsed[p.pkg.Fset.File(f.Package)] = true
 	}
 	checkShadowing(p.pkg.Types, parsed, p.pkg.Fset, e)
-	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, registrations(p.units), e)
+	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, p.registrations(), e)
 }
 
 // checkShadowing reports package-level declarations that shadow a

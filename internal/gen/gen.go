@@ -116,29 +116,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	started := time.Now()
 
-	// Load: list the packages, and parse those that mention a directive or
-	// hold a generated file, without their generated files.
+	// Load: list the packages' files, find those that mention a directive
+	// or hold a generated file, and list those with export data.
 	fset := token.NewFileSet()
-	roots, err := listPackages(ctx, &cfg, fset)
+	e := &errs{fset: fset}
+	listed, err := listPackages(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := findCandidates(roots, fset)
+	scans, err := scanPackages(listed, fset, e)
 	if err != nil {
 		return nil, err
 	}
-	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(roots), len(pkgs), time.Since(started).Round(time.Millisecond))
+	var cands []*scanned
+	for _, s := range scans {
+		if s.candidate() {
+			cands = append(cands, s)
+		}
+	}
+	pkgs, err := loadCandidates(ctx, &cfg, fset, cands)
+	if err != nil {
+		return nil, err
+	}
+	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(listed), len(pkgs), time.Since(started).Round(time.Millisecond))
 
 	// Find, and plan the names: directives come from the syntax alone, so
 	// what every package will generate is known before anything is
 	// type-checked, so that type errors about those names can be told from
 	// others, and so that a package whose inputs have not changed can come
 	// from the cache.
-	e := &errs{fset: fset}
 	plans := make([]*plan, len(pkgs))
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	for i, l := range pkgs {
-		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
+		decls := findDecls(l, e)
+		plans[i] = &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
 		plans[i].reserveNames(gen)
 	}
 	cache := openCache(cfg.CacheDir)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"os"
@@ -35,6 +36,10 @@ type VetPackage struct {
 	// Output is the generated file's name, as for Config; "" means
 	// DefaultOutput.
 	Output string
+	// IgnoredFiles are the package's files that the build constraints
+	// exclude (analysis.Pass.IgnoredFiles): as in Run, their directives
+	// count for the registrations of the unconstrained generated file.
+	IgnoredFiles []string
 }
 
 // Diagnostic is a problem Vet found, positioned in VetPackage.Fset: an
@@ -104,11 +109,40 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		pkg.Syntax = append(pkg.Syntax, f)
 	}
 
+	for _, name := range vp.IgnoredFiles {
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := readFile(name)
+		if err != nil {
+			return nil, err
+		}
+		l.excluded = append(l.excluded, name)
+		if isGenerated(src) || !mentions(src) || packageClause(src) != l.name {
+			continue
+		}
+		if f, _ := parser.ParseFile(vp.Fset, name, src, parser.ParseComments|parser.SkipObjectResolution); f != nil {
+			l.excludedSyntax = append(l.excludedSyntax, f)
+		}
+	}
+
 	// Find, and with no directive and no generated file, stop there.
 	e := &errs{fset: vp.Fset}
-	p := &plan{loaded: l, decls: findDecls(l, e)}
-	if len(p.decls) == 0 && len(l.generated) == 0 {
+	decls := findDecls(l, e)
+	p := &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
+	if len(p.sites) == 0 && len(l.generated) == 0 {
 		return diagnostics(vp, e), nil
+	}
+
+	// The sources, which give the build constraints of generated files.
+	l.sources = map[string][]byte{}
+	for _, f := range pkg.Syntax {
+		name := sourceName(vp.Fset, f)
+		src, err := readFile(name)
+		if err != nil {
+			return nil, err
+		}
+		l.sources[name] = src
 	}
 
 	// Type-check, check and place.
