@@ -34,6 +34,10 @@ import "context"
 
 // P is no task on darwin.
 func P(ctx context.Context) error { return nil }
+
+// taskloop is a name of the darwin build only, which generated code must
+// not use for its import, on any platform.
+const taskloop = "darwin"
 `,
 	"plat/cache.go": `package plat
 
@@ -84,6 +88,9 @@ func TestGenerationIgnoresPlatform(t *testing.T) {
 		t.Fatalf("generating under linux wrote futures_gen.go: %v, p_linux_futures_gen.go: %v", exists(mainFile), exists(linuxFile))
 	}
 	main := read(t, mainFile)
+	if !strings.Contains(main, "tasklooppkg") {
+		t.Errorf("futures_gen.go imports taskloop by the name that p_darwin.go declares:\n%s", main)
+	}
 	for _, linuxOnly := range []string{"futuresSpec_P", "PAsync", "Refresh"} {
 		if strings.Contains(main, linuxOnly) {
 			t.Errorf("futures_gen.go names %s, which exists on linux only:\n%s", linuxOnly, main)

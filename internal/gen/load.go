@@ -83,9 +83,13 @@ type loaded struct {
 
 	// excluded are the package's files that the build constraints leave
 	// out, absolute; excludedSyntax those of them with a directive, parsed:
-	// only their directives' kinds and receivers count (excludedDecls).
+	// only their directives' kinds and receivers count (excludedSites).
+	// excludedNames are the package-level names they declare, which
+	// generated code must not take for its imports and locals on any
+	// platform. Their bytes are among the sources.
 	excluded       []string
 	excludedSyntax []*ast.File
+	excludedNames  []string
 	// goGenerate says a source file has a //go:generate line that runs
 	// futuresgen.
 	goGenerate bool
@@ -179,8 +183,9 @@ type scanned struct {
 	*listedPackage
 	sources    map[string][]byte // compiled files, generated ones included
 	generated  []string
-	mentions   bool // a compiled file mentions a directive
-	excluded   map[string][]byte
+	mentions   bool              // a compiled file mentions a directive
+	excluded   map[string][]byte // of the package, not tests nor generated
+	directives bool              // an excluded file mentions a directive
 	goGenerate bool
 }
 
@@ -189,7 +194,7 @@ type scanned struct {
 // files to keep fresh or remove.
 // A package whose every file is excluded is out of scope as a whole.
 func (s *scanned) candidate() bool {
-	return len(s.sources) > 0 && (s.mentions || len(s.generated) > 0 || len(s.excluded) > 0)
+	return len(s.sources) > 0 && (s.mentions || len(s.generated) > 0 || s.directives)
 }
 
 // scanPackages reads the files of every listed package and keeps the
@@ -226,8 +231,9 @@ func scanPackages(listed []*listedPackage, fset *token.FileSet, e *errs) ([]*sca
 				}
 				continue
 			}
-			if !isGenerated(src) && mentions(src) && packageClause(src) == lp.Name {
+			if !isGenerated(src) && packageClause(src) == lp.Name {
 				s.excluded[name] = src
+				s.directives = s.directives || mentions(src)
 			}
 		}
 		for _, base := range slices.Concat(lp.TestGoFiles, lp.XTestGoFiles) {
@@ -321,17 +327,62 @@ func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands
 		for _, base := range s.IgnoredGoFiles {
 			l.excluded = append(l.excluded, filepath.Join(s.Dir, base))
 		}
-		for _, name := range slices.Sorted(maps.Keys(s.excluded)) {
-			f, _ := parser.ParseFile(fset, name, s.excluded[name], parser.ParseComments|parser.SkipObjectResolution)
-			if f != nil {
-				l.excludedSyntax = append(l.excludedSyntax, f)
-				l.sources[name] = s.excluded[name]
-			}
-		}
+		l.addExcluded(fset, s.excluded)
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
 	return out, nil
+}
+
+// addExcluded reads the files of the package that the build constraints
+// exclude: the directives of those that mention one, and the
+// package-level names of all.
+func (l *loaded) addExcluded(fset *token.FileSet, files map[string][]byte) {
+	names := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		src := files[name]
+		l.sources[name] = src
+		var f *ast.File
+		if mentions(src) {
+			f, _ = parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+			if f != nil {
+				l.excludedSyntax = append(l.excludedSyntax, f)
+			}
+		} else {
+			f, _ = parser.ParseFile(token.NewFileSet(), name, src, parser.SkipObjectResolution)
+		}
+		if f != nil {
+			for _, name := range topLevelNames(f) {
+				names[name] = true
+			}
+		}
+	}
+	l.excludedNames = slices.Sorted(maps.Keys(names))
+}
+
+// topLevelNames are the package-level names a file declares.
+func topLevelNames(f *ast.File) []string {
+	var out []string
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil {
+				out = append(out, d.Name.Name)
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					out = append(out, s.Name.Name)
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						out = append(out, n.Name)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // findCandidates keeps the packages whose files mention a directive or hold

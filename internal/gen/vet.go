@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"go/types"
 	"os"
@@ -109,6 +108,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		pkg.Syntax = append(pkg.Syntax, f)
 	}
 
+	excluded := map[string][]byte{}
 	for _, name := range vp.IgnoredFiles {
 		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
@@ -118,13 +118,12 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 			return nil, err
 		}
 		l.excluded = append(l.excluded, name)
-		if isGenerated(src) || !mentions(src) || packageClause(src) != l.name {
-			continue
-		}
-		if f, _ := parser.ParseFile(vp.Fset, name, src, parser.ParseComments|parser.SkipObjectResolution); f != nil {
-			l.excludedSyntax = append(l.excludedSyntax, f)
+		if !isGenerated(src) && packageClause(src) == l.name {
+			excluded[name] = src
 		}
 	}
+	l.sources = map[string][]byte{}
+	l.addExcluded(vp.Fset, excluded)
 
 	// Find, and with no directive and no generated file, stop there.
 	e := &errs{fset: vp.Fset}
@@ -135,7 +134,6 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	}
 
 	// The sources, which give the build constraints of generated files.
-	l.sources = map[string][]byte{}
 	for _, f := range pkg.Syntax {
 		name := sourceName(vp.Fset, f)
 		src, err := readFile(name)
