@@ -114,6 +114,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if filepath.Base(cfg.Output) != cfg.Output || !strings.HasSuffix(cfg.Output, ".go") || strings.HasSuffix(cfg.Output, "_test.go") {
 		return nil, fmt.Errorf("output %q: want a file name ending in .go (not _test.go), without a directory", cfg.Output)
 	}
+	if c := nameConstraint(cfg.Output); c != nil {
+		// The unconstrained file would be built on one platform only.
+		return nil, fmt.Errorf("output %q: a name ending in _%s constrains the file to %s builds; choose a name without a GOOS or GOARCH suffix", cfg.Output, c[len(c)-1], c[len(c)-1])
+	}
 	started := time.Now()
 
 	// Load: list the packages' files, find those that mention a directive

@@ -106,3 +106,14 @@ func TestExportDataForCandidatesOnly(t *testing.T) {
 		t.Errorf("b's generated file: %v", err)
 	}
 }
+
+// TestOutputWithPlatformSuffix: an output name such as futures_linux.go
+// would make the unconstrained file a linux file; Run refuses it.
+func TestOutputWithPlatformSuffix(t *testing.T) {
+	for _, name := range []string{"futures_linux.go", "gen_amd64.go", "x_windows_arm64.go"} {
+		_, err := gen.Run(context.Background(), gen.Config{Dir: t.TempDir(), Output: name})
+		if err == nil || !strings.Contains(err.Error(), "constrains the file") {
+			t.Errorf("Output %s: %v; want an error about the suffix", name, err)
+		}
+	}
+}
