@@ -174,8 +174,9 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 			ok = false
 		}
 	}
-	if v.request != requestStruct && len(wildcards) > 0 && msg == "" {
-		e.add(d.at(d.dir.args[1].off), "the pattern has {%s}, but %s has no request struct with a path:%q field to receive it", wildcards[0], fnName, wildcards[0])
+	if v.request == requestNone && len(wildcards) > 0 && msg == "" {
+		// A view of the raw request reads r.PathValue itself.
+		e.add(d.at(d.dir.args[1].off), "the pattern has {%s}, but %s has no request struct with a path:%q field to receive it (nor an *http.Request to read it from)", wildcards[0], fnName, wildcards[0])
 		ok = false
 	}
 
