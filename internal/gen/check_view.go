@@ -147,13 +147,22 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 		}
 	}
 
+	q := qualifier(pkg)
 	params := sig.Params()
 	i := 0
 	if params.Len() > 0 && isContext(params.At(0).Type()) {
 		v.hasCtx = true
 		i = 1
 	}
+	misplaced := false
+	for j := i; j < params.Len(); j++ {
+		if p := params.At(j); isContext(p.Type()) {
+			e.add(p.Pos(), "%s", misplacedContext(d, p, v.hasCtx))
+			ok, misplaced = false, true
+		}
+	}
 	switch rest := params.Len() - i; {
+	case misplaced:
 	case rest == 0:
 	case rest > 1:
 		e.add(params.At(i+1).Pos(), "%s takes too many parameters: a view takes an optional context.Context, then a request struct or *http.Request", fnName)
@@ -165,7 +174,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 		st, isStruct := p.Type().Underlying().(*types.Struct)
 		if !isStruct {
 			e.add(p.Pos(), "%s's request is %s: a view takes a struct whose fields are tagged path, query, header or cookie (and a JSON Body), or *http.Request",
-				fnName, types.TypeString(p.Type(), types.RelativeTo(pkg)))
+				fnName, types.TypeString(p.Type(), q))
 			ok = false
 			break
 		}
@@ -180,7 +189,9 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 		ok = false
 	}
 
+	requestOK := ok
 	res := sig.Results()
+	resultsOK := true
 	switch {
 	case res.Len() == 1 && isError(res.At(0).Type()):
 		v.result = resultError
@@ -189,11 +200,20 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	case res.Len() == 1 && futureElem(res.At(0).Type()) != nil:
 		v.result, v.value = resultFuture, futureElem(res.At(0).Type())
 	default:
-		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error) or (*future.Future[T])", fnName, types.TypeString(res, types.RelativeTo(pkg)))
+		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error) or (*future.Future[T])", fnName, types.TypeString(res, q))
+		ok, resultsOK = false, false
+	}
+	// Options that cannot act on this function.
+	if v.timeout > 0 && !v.hasCtx && v.request != requestHTTP && resultsOK && v.result != resultFuture && !misplaced {
+		uselessOption(d, "timeout", e, "it takes no context.Context, no *http.Request and returns no future to await, so nothing sees the deadline: take ctx context.Context as its first parameter, or remove timeout")
+		ok = false
+	}
+	if v.maxBody > 0 && v.body == nil && v.request != requestHTTP && requestOK {
+		uselessOption(d, "maxbody", e, "it reads no request body (no field named Body or tagged body:\"json\", and no *http.Request): remove maxbody")
 		ok = false
 	}
 	if v.value != nil {
-		if msg := encodeProblem(v.value, types.RelativeTo(pkg)); msg != "" {
+		if msg := encodeProblem(v.value, q); msg != "" {
 			e.add(resultsPos(d), "%s's result %s", fnName, msg)
 			ok = false
 		}
@@ -290,7 +310,7 @@ func (ps *patternSet) add(pattern, owner string) (msg string) {
 // checkFields reads the binding of every field of a request struct.
 func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []string, e *errs) bool {
 	ok := true
-	q := types.RelativeTo(pkg)
+	q := qualifier(pkg)
 	fnName := v.decl.fn.Name.Name
 	seen := map[string]token.Pos{}
 	for i := range st.NumFields() {
