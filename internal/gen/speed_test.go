@@ -405,7 +405,9 @@ func BenchmarkGeneratorEdit(b *testing.B) {
 	b.Run("directives", func(b *testing.B) {
 		bench(b, s.dir,
 			func() (cost, error) { return s.run(s.bin, "./...") },
-			func() (cost, error) { return s.run("go", append([]string{"list", "-export", "-deps"}, candidates...)...) })
+			func() (cost, error) {
+				return s.run("go", append([]string{"list", "-export", "-deps"}, candidates...)...)
+			})
 	})
 }
 
