@@ -6,7 +6,6 @@ import (
 	"go/types"
 	"net/http"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -279,32 +278,50 @@ func patternWildcards(pattern string) ([]string, string) {
 // generated code will, so that ServeMux itself judges bad and conflicting
 // patterns.
 type patternSet struct {
-	mux   *http.ServeMux
-	owner map[string]string // pattern → "Func at file:line:col"
+	mux      *http.ServeMux
+	patterns []string
+	owners   []string // "Func at file:line:col", by pattern
 }
 
 func newPatternSet() *patternSet {
-	return &patternSet{mux: http.NewServeMux(), owner: map[string]string{}}
+	return &patternSet{mux: http.NewServeMux()}
 }
 
-var conflictMsg = regexp.MustCompile(`^pattern "([^"]+)" \(registered at [^)]*\) conflicts with pattern "[^"]+" \(registered at [^)]*\):\s*(.*)$`)
+// add registers pattern for owner, or returns what ServeMux refuses: a bad
+// pattern, or a conflict with a view already added, which it names with its
+// pattern and owner. Which one conflicts is found by registering the two
+// alone on a mux of their own, not read from the panic's text, which names
+// registration sites that mean nothing here.
+func (ps *patternSet) add(pattern, owner string) string {
+	refused := register(ps.mux, pattern)
+	if refused == nil {
+		ps.patterns = append(ps.patterns, pattern)
+		ps.owners = append(ps.owners, owner)
+		return ""
+	}
+	for i, prev := range ps.patterns {
+		pair := http.NewServeMux()
+		pair.Handle(prev, http.NotFoundHandler())
+		if why := register(pair, pattern); why != nil {
+			msg := fmt.Sprintf("pattern %q conflicts with %q of %s", pattern, prev, ps.owners[i])
+			// The explanation follows the first line: "GET /a/{x} matches
+			// the same requests as GET /a/{y}", or the paths each matches
+			// alone.
+			if _, explained, ok := strings.Cut(fmt.Sprint(why), "\n"); ok {
+				msg += ": " + strings.ReplaceAll(explained, "\n", " ")
+			}
+			return msg
+		}
+	}
+	return strings.TrimPrefix(fmt.Sprint(refused), "http: ")
+}
 
-// add registers pattern for owner and turns ServeMux's panic about a bad or
-// conflicting pattern into a message that names the other view.
-func (ps *patternSet) add(pattern, owner string) (msg string) {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		msg = strings.TrimPrefix(fmt.Sprint(r), "http: ")
-		if m := conflictMsg.FindStringSubmatch(strings.ReplaceAll(msg, "\n", " ")); m != nil {
-			msg = fmt.Sprintf("pattern %q conflicts with %q of %s: %s", pattern, m[1], ps.owner[m[1]], m[2])
-		}
-	}()
-	ps.mux.Handle(pattern, http.NotFoundHandler())
-	ps.owner[pattern] = owner
-	return ""
+// register registers pattern on mux and returns what it panicked with, if
+// it did.
+func register(mux *http.ServeMux, pattern string) (refused any) {
+	defer func() { refused = recover() }()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
 }
 
 // checkFields reads the binding of every field of a request struct.
