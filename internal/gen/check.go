@@ -92,7 +92,7 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 		}
 		claim := func(key, name string) bool {
 			if prev, dup := seen[key]; dup {
-				e.add(at, "%s would generate %s, which the %s at %s also generates", what, name, u.kind(), fset.Position(prev))
+				e.add(at, "%s would generate %s, which the %s at %s also generates", what, name, u.kind(), positionString(fset.Position(prev)))
 				return false
 			}
 			seen[key] = at
@@ -103,7 +103,7 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 				continue
 			}
 			if obj := pkg.Scope().Lookup(name); declared(obj) {
-				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, fset.Position(obj.Pos()))
+				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 		for _, name := range u.methodNames() {
@@ -111,14 +111,14 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 				continue
 			}
 			if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(recv), true, pkg, name); declared(obj) {
-				e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, recv.Obj().Name(), name, fset.Position(obj.Pos()))
+				e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, recv.Obj().Name(), name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 	}
 	for _, r := range regs {
 		for _, name := range []string{r.funcName, r.listName} {
 			if obj := pkg.Scope().Lookup(name); declared(obj) {
-				e.add(r.at, "the generated %s would clash with %s declared at %s", name, name, fset.Position(obj.Pos()))
+				e.add(r.at, "the generated %s would clash with %s declared at %s", name, name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 	}

@@ -123,7 +123,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	if msg != "" {
 		e.add(d.at(d.dir.args[1].off), "bad pattern %q: %s", v.pattern, msg)
 		ok = false
-	} else if msg := mux.add(v.method+" "+v.pattern, fmt.Sprintf("%s at %s", d.fn.Name.Name, e.fset.Position(d.at(d.dir.args[1].off)))); msg != "" {
+	} else if msg := mux.add(v.method+" "+v.pattern, fmt.Sprintf("%s at %s", d.fn.Name.Name, positionString(e.fset.Position(d.at(d.dir.args[1].off))))); msg != "" {
 		e.add(d.at(d.dir.args[1].off), "%s", msg)
 		ok = false
 	}
@@ -396,7 +396,7 @@ func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []str
 			b.key = http.CanonicalHeaderKey(b.key)
 		}
 		if prev, dup := seen[b.in+" "+b.key]; dup {
-			e.add(f.Pos(), "request field %s binds %s %q, which the field at %s binds too", f.Name(), b.in, b.key, e.fset.Position(prev))
+			e.add(f.Pos(), "request field %s binds %s %q, which the field at %s binds too", f.Name(), b.in, b.key, positionString(e.fset.Position(prev)))
 			ok = false
 			continue
 		}

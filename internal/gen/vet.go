@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,6 +158,11 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		return nil, err
 	}
 	diags := diagnostics(vp, e)
+	// The command that brings the files up to date.
+	fix := "run futuresgen on this package"
+	if slices.ContainsFunc(slices.Collect(maps.Values(l.sources)), func(src []byte) bool { return runsFuturesgen.Match(src) }) {
+		fix = "run go generate"
+	}
 	for _, name := range l.generated {
 		if _, wanted := files[filepath.Base(name)]; !wanted {
 			// At the package clause of a file that is not generated, when
@@ -166,7 +172,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 				at = pkg.Syntax[0].Package
 			}
 			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-				"%s is orphaned: no directive of this package generates it any more; run go generate, which removes it", filepath.Base(name))})
+				"%s is orphaned: no directive of this package generates it any more; %s, which removes it", filepath.Base(name), fix)})
 		}
 	}
 	for _, of := range p.files {
@@ -178,7 +184,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		i := slices.IndexFunc(l.generated, func(name string) bool { return filepath.Base(name) == of.name })
 		if i < 0 {
 			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-				"%s is missing: the directives of this package generate it; run go generate", of.name)})
+				"%s is missing: the directives of this package generate it; %s", of.name, fix)})
 			continue
 		}
 		have, err := readFile(l.generated[i])
@@ -191,8 +197,8 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		// No fix: drivers do not apply fixes to generated files, and go
 		// generate is the remedy anyway.
 		diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-			"%s is stale: from line %d on, it is not what the directives of this package generate; run go generate",
-			of.name, firstDifference(have, want))})
+			"%s is stale: from line %d on, it is not what the directives of this package generate; %s",
+			of.name, firstDifference(have, want), fix)})
 	}
 	return diags, nil
 }
