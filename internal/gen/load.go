@@ -263,10 +263,14 @@ func packageClause(src []byte) string {
 // reads a package's non-test files only, as go build does, so that the
 // generated code never depends on test code.
 func warnTestFile(fset *token.FileSet, name string, src []byte, e *errs) {
-	f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
-	if f == nil || err != nil && len(f.Decls) == 0 {
-		return
+	f, _ := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+	if f != nil {
+		warnTestDirectives(f, e)
 	}
+}
+
+// warnTestDirectives is warnTestFile for a parsed test file.
+func warnTestDirectives(f *ast.File, e *errs) {
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
 		if !ok || fn.Doc == nil {

@@ -92,9 +92,11 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	pkg := &packages.Package{PkgPath: l.path, Name: l.name, Fset: vp.Fset}
 	l.pkg = pkg
 	generatedSyntax := map[string]*ast.File{}
+	e := &errs{fset: vp.Fset}
 	for _, f := range vp.Files {
 		name := sourceName(vp.Fset, f)
 		if strings.HasSuffix(name, "_test.go") {
+			warnTestDirectives(f, e)
 			continue
 		}
 		if l.dir == "" {
@@ -127,7 +129,6 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	l.addExcluded(vp.Fset, excluded)
 
 	// Find, and with no directive and no generated file, stop there.
-	e := &errs{fset: vp.Fset}
 	decls := findDecls(l, e)
 	p := &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
 	if len(p.sites) == 0 && len(l.generated) == 0 {
