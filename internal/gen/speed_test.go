@@ -344,14 +344,17 @@ func BenchmarkGeneratorEdit(b *testing.B) {
 		b.Cleanup(func() { os.WriteFile(model(dir), orig, 0o644) })
 	}
 	// edit adds an exported function to p000, which changes its export
-	// data, as adding an API does.
+	// data, as adding an API does. The function returns a number of this
+	// process, so that no run of the benchmark finds the build of an
+	// earlier one's edit in the go command's cache.
+	stamp := time.Now().UnixNano()
 	edit := func(dir string) error {
 		edits++
 		f, err := os.OpenFile(model(dir), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(f, "\n// Edit%d is an edit of the benchmark.\nfunc Edit%d() int { return %d }\n", edits, edits, edits)
+		fmt.Fprintf(f, "\n// Edit%d is an edit of the benchmark.\nfunc Edit%d() int64 { return %d }\n", edits, edits, stamp)
 		return f.Close()
 	}
 	var candidates []string
