@@ -27,6 +27,11 @@ func P(ctx context.Context) error { return nil }
 //
 //futures:task
 func (c *Cache) Refresh(ctx context.Context) error { return nil }
+
+// Load is a view on linux.
+//
+//futures:view GET /load
+func Load(ctx context.Context) (int, error) { return 1, nil }
 `,
 	"plat/p_darwin.go": `package plat
 
@@ -47,13 +52,18 @@ type Cache struct{}
 	"use/use.go": `package use
 
 import (
+	"net/http"
+
 	"example.com/m/plat"
 	"github.com/gofutures/futures/runtime/taskloop"
 )
 
 // Register works on every platform.
-func Register(l *taskloop.Loop) error {
+func Register(l *taskloop.Loop, mux *http.ServeMux) error {
 	if err := plat.RegisterTasks(l); err != nil {
+		return err
+	}
+	if err := plat.RegisterViews(mux); err != nil {
 		return err
 	}
 	return plat.RegisterCacheTasks(l, &plat.Cache{})
@@ -91,7 +101,7 @@ func TestGenerationIgnoresPlatform(t *testing.T) {
 	if !strings.Contains(main, "tasklooppkg") {
 		t.Errorf("futures_gen.go imports taskloop by the name that p_darwin.go declares:\n%s", main)
 	}
-	for _, linuxOnly := range []string{"futuresSpec_P", "PAsync", "Refresh"} {
+	for _, linuxOnly := range []string{"futuresSpec_P", "PAsync", "Refresh", "Load"} {
 		if strings.Contains(main, linuxOnly) {
 			t.Errorf("futures_gen.go names %s, which exists on linux only:\n%s", linuxOnly, main)
 		}
