@@ -52,6 +52,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -137,13 +138,34 @@ flags:
 		for _, c := range res.Changes {
 			fmt.Fprint(stdout, c.Diff)
 		}
-		fmt.Fprintf(stderr, "futuresgen: %d generated file(s) stale, missing or orphaned; run go generate\n", len(res.Changes))
+		fmt.Fprintf(stderr, "futuresgen: %d generated file(s) stale, missing or orphaned; run %s\n", len(res.Changes), fixCommand(args, flags.Args(), res))
 		return exitStale
 	case err != nil:
 		fmt.Fprintln(stderr, "futuresgen:", err)
 		return exitError
 	}
 	return exitOK
+}
+
+// fixCommand is the command that brings the stale files of res up to date:
+// go generate when every stale package has a //go:generate line that runs
+// futuresgen, else futuresgen itself (go tool futuresgen when the module
+// lists it as a tool), with the same flags and packages as this run but
+// --check.
+func fixCommand(args, patterns []string, res *gen.Result) string {
+	if !slices.ContainsFunc(res.Changes, func(c gen.Change) bool { return !c.GoGenerate }) {
+		return strings.Join(append([]string{"go", "generate"}, patterns...), " ")
+	}
+	cmd := []string{"futuresgen"}
+	if res.Tool {
+		cmd = []string{"go", "tool", "futuresgen"}
+	}
+	for _, a := range args {
+		if a != "--check" && a != "-check" && a != "--check=true" && a != "-check=true" {
+			cmd = append(cmd, a)
+		}
+	}
+	return strings.Join(cmd, " ")
 }
 
 // cacheDir is where generated files are cached: $FUTURESGEN_CACHE, or

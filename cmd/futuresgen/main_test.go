@@ -659,7 +659,7 @@ func TestSourceErrors(t *testing.T) {
 		if want := fmt.Sprintf("%d error(s)", len(errorCases)); !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr does not count %s:\n%s", want, r.stderr)
 		}
-		lines := regexp.MustCompile(`(?m)/many/x\.go:\d+:\d+: `).FindAllString(r.stderr, -1)
+		lines := regexp.MustCompile(`(?m)(^|/)many/x\.go:\d+:\d+: `).FindAllString(r.stderr, -1)
 		if len(lines) != len(errorCases) {
 			t.Errorf("%d file:line:col lines for %d errors:\n%s", len(lines), len(errorCases), r.stderr)
 		}
