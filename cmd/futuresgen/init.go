@@ -166,7 +166,9 @@ func scaffold(dir, module, replace string, stdout io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "futuresgen init: wrote a starter service, package %s, in %s:\n", data.Package, dir)
+	// The service is a command: its package clause says main, and the
+	// import path, not a package name, is what tells it apart.
+	fmt.Fprintf(stdout, "futuresgen init: wrote a starter service (package main, import path %s) in %s:\n", data.Package, dir)
 	for _, name := range names {
 		fmt.Fprintf(stdout, "\t%s\n", filepath.Join(dir, filepath.FromSlash(name)))
 	}
