@@ -37,7 +37,7 @@ futuresvet runs futuresgen's checks on each package: a malformed or
 misplaced directive, an unknown or bad option, a function, receiver or
 request struct that cannot be wrapped, names that clash with what would be
 generated. When there are none, it reports every generated file that is
-stale, missing or orphaned: run go generate.`,
+stale, missing or orphaned, with the command that brings it up to date.`,
 	URL: "https://pkg.go.dev/github.com/gofutures/futures/analysis/futuresvet",
 	Run: run,
 }
@@ -57,6 +57,8 @@ func run(pass *analysis.Pass) (any, error) {
 		Sizes:    pass.TypesSizes,
 		ReadFile: pass.ReadFile,
 		Output:   output,
+
+		IgnoredFiles: pass.IgnoredFiles,
 	})
 	if err != nil {
 		return nil, err

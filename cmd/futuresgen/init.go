@@ -39,7 +39,9 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	module := flags.String("module", "", "module path of the new go.mod when dir is in no module (default: dir's name)")
 	replace := flags.String("replace", "", "for developing futures itself: the new go.mod requires futures from this `directory` (a replace directive) and has the futuresgen tool")
+	usageOut := stderr
 	flags.Usage = func() {
+		stderr := usageOut
 		fmt.Fprint(stderr, `usage: futuresgen init [flags] [dir]   (default ".")
 
 Writes a starter service into dir: main.go (server.Run with a task loop),
@@ -50,7 +52,12 @@ files exists, it names them and writes nothing.
 
 flags:
 `)
+		flags.SetOutput(stderr)
 		flags.PrintDefaults()
+	}
+	args = longFlags(flags, args)
+	if helpAsked(args) {
+		usageOut = stdout
 	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -159,7 +166,9 @@ func scaffold(dir, module, replace string, stdout io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "futuresgen init: wrote a starter service, package %s, in %s:\n", data.Package, dir)
+	// The service is a command: its package clause says main, and the
+	// import path, not a package name, is what tells it apart.
+	fmt.Fprintf(stdout, "futuresgen init: wrote a starter service (package main, import path %s) in %s:\n", data.Package, dir)
 	for _, name := range names {
 		fmt.Fprintf(stdout, "\t%s\n", filepath.Join(dir, filepath.FromSlash(name)))
 	}

@@ -208,7 +208,7 @@ func TestInitInModule(t *testing.T) {
 	dir := newModule(t, nil)
 	gomod := read(t, filepath.Join(dir, "go.mod"))
 	r := mustRun(t, "init", filepath.FromSlash("services/api"))
-	if !strings.Contains(r.stdout, "package example.com/m/services/api") {
+	if !strings.Contains(r.stdout, "(package main, import path example.com/m/services/api) in ") {
 		t.Errorf("the output does not give the package path:\n%v", r)
 	}
 	if !strings.Contains(r.stdout, "\tgo get -tool github.com/gofutures/futures/cmd/futuresgen@latest\n\tgo generate ./...\n\tgo run .\n") {
@@ -230,7 +230,7 @@ func TestInitInModule(t *testing.T) {
 	write(t, filepath.Join(dir, "go.mod"), gomod+"\ntool (\n\texample.com/other // not this one\n\tgithub.com/gofutures/futures/cmd/futuresgen\n)\n")
 	enter(t, filepath.Join(dir, "services"))
 	r = mustRun(t, "init", "web")
-	if strings.Contains(r.stdout, "go get") || !strings.Contains(r.stdout, "package example.com/m/services/web") || !strings.Contains(r.stdout, "\tcd web\n\tgo generate ./...\n\tgo run .\n") {
+	if strings.Contains(r.stdout, "go get") || !strings.Contains(r.stdout, "(package main, import path example.com/m/services/web) in ") || !strings.Contains(r.stdout, "\tcd web\n\tgo generate ./...\n\tgo run .\n") {
 		t.Errorf("with the tool in go.mod:\n%v", r)
 	}
 
@@ -259,7 +259,7 @@ func TestInitNewModule(t *testing.T) {
 	if !regexp.MustCompile(`^module hello-svc\n\ngo 1\.\d+(\.\d+|rc\d+)?\n$`).MatchString(gomod) {
 		t.Errorf("go.mod:\n%s", gomod)
 	}
-	if !strings.Contains(r.stdout, "package hello-svc, in .:") || strings.Contains(r.stdout, "\tcd ") ||
+	if !strings.Contains(r.stdout, "(package main, import path hello-svc) in .:") || strings.Contains(r.stdout, "\tcd ") ||
 		!strings.Contains(r.stdout, "\tgo get -tool github.com/gofutures/futures/cmd/futuresgen@latest\n\tgo generate ./...\n\tgo run .\n") {
 		t.Errorf("output:\n%v", r)
 	}
@@ -292,7 +292,7 @@ func TestInitNewModule(t *testing.T) {
 	if exists(filepath.Join(top, "my service")) || exists(filepath.Join(top, "ok")) || exists(filepath.Join(top, "a")) {
 		t.Error("a refused init made a directory")
 	}
-	if r := futuresgen(t, "init", "-h"); r.code != exitOK || !strings.Contains(r.stderr, "usage: futuresgen init") {
+	if r := futuresgen(t, "init", "-h"); r.code != exitOK || !strings.Contains(r.stdout, "usage: futuresgen init") {
 		t.Errorf("init -h: %v", r)
 	}
 }

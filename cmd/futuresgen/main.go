@@ -52,6 +52,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -76,8 +77,29 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "init" {
-		return runInit(args[1:], stdout, stderr)
+	// The subcommands. A package directory named like one is still
+	// reachable as ./help or ./version, as with the go command.
+	if len(args) > 0 {
+		switch args[0] {
+		case "init":
+			return runInit(args[1:], stdout, stderr)
+		case "help":
+			switch {
+			case len(args) == 1:
+				args = []string{"--help"}
+			case len(args) == 2 && args[1] == "init":
+				return runInit([]string{"--help"}, stdout, stderr)
+			default:
+				fmt.Fprintf(stderr, "futuresgen help: no help on %q; try futuresgen help or futuresgen help init\n", strings.Join(args[1:], " "))
+				return exitError
+			}
+		case "version":
+			if len(args) > 1 {
+				fmt.Fprintf(stderr, "futuresgen version: takes no arguments, not %q\n", strings.Join(args[1:], " "))
+				return exitError
+			}
+			args = []string{"--version"}
+		}
 	}
 	flags := pflag.NewFlagSet("futuresgen", pflag.ContinueOnError)
 	flags.SetOutput(stderr)
@@ -86,7 +108,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tags := flags.String("tags", "", "comma-separated build tags")
 	verbose := flags.BoolP("verbose", "v", false, "print a line per package with what was done and how long it took")
 	version := flags.Bool("version", false, "print the version and exit")
+	usageOut := stderr
 	flags.Usage = func() {
+		stderr := usageOut
 		fmt.Fprint(stderr, `usage: futuresgen [flags] [packages]   (default ".")
        futuresgen init [flags] [dir]   (default "."; see futuresgen init -h)
 
@@ -95,8 +119,13 @@ init scaffolds a starter service.
 
 flags:
 `)
+		flags.SetOutput(stderr)
 		flags.PrintDefaults()
 		fmt.Fprint(stderr, "\nexit status: 0 fine, 1 stale (with --check), 2 usage or source errors\n")
+	}
+	args = longFlags(flags, args)
+	if helpAsked(args) {
+		usageOut = stdout // asked for, help is output, not a complaint
 	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -137,13 +166,69 @@ flags:
 		for _, c := range res.Changes {
 			fmt.Fprint(stdout, c.Diff)
 		}
-		fmt.Fprintf(stderr, "futuresgen: %d generated file(s) stale, missing or orphaned; run go generate\n", len(res.Changes))
+		fmt.Fprintf(stderr, "futuresgen: %d generated file(s) stale, missing or orphaned; run %s\n", len(res.Changes), fixCommand(args, flags.Args(), res))
 		return exitStale
 	case err != nil:
 		fmt.Fprintln(stderr, "futuresgen:", err)
 		return exitError
 	}
 	return exitOK
+}
+
+// longFlags rewrites -name, a long flag written with one dash as the go
+// command and the flag package accept, to --name, which pflag wants (it
+// reads -version as the shorthands -v -e -r …). Only names of long flags
+// are rewritten, so a shorthand with its value (-ofile.go) stays as it is;
+// arguments after -- are left alone.
+func longFlags(flags *pflag.FlagSet, args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if len(name) > 1 && flags.Lookup(name) != nil {
+				out[i] = "-" + a
+			}
+		}
+	}
+	return out
+}
+
+// helpAsked reports whether args ask for help (-h or --help before any --).
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "--help", "-help":
+			return true
+		}
+	}
+	return false
+}
+
+// fixCommand is the command that brings the stale files of res up to date:
+// go generate when every stale package has a //go:generate line that runs
+// futuresgen, else futuresgen itself (go tool futuresgen when the module
+// lists it as a tool), with the same flags and packages as this run but
+// --check.
+func fixCommand(args, patterns []string, res *gen.Result) string {
+	if !slices.ContainsFunc(res.Changes, func(c gen.Change) bool { return !c.GoGenerate }) {
+		return strings.Join(append([]string{"go", "generate"}, patterns...), " ")
+	}
+	cmd := []string{"futuresgen"}
+	if res.Tool {
+		cmd = []string{"go", "tool", "futuresgen"}
+	}
+	for _, a := range args {
+		if a != "--check" && a != "-check" && a != "--check=true" && a != "-check=true" {
+			cmd = append(cmd, a)
+		}
+	}
+	return strings.Join(cmd, " ")
 }
 
 // cacheDir is where generated files are cached: $FUTURESGEN_CACHE, or

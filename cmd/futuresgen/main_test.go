@@ -659,7 +659,7 @@ func TestSourceErrors(t *testing.T) {
 		if want := fmt.Sprintf("%d error(s)", len(errorCases)); !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr does not count %s:\n%s", want, r.stderr)
 		}
-		lines := regexp.MustCompile(`(?m)/many/x\.go:\d+:\d+: `).FindAllString(r.stderr, -1)
+		lines := regexp.MustCompile(`(?m)(^|/)many/x\.go:\d+:\d+: `).FindAllString(r.stderr, -1)
 		if len(lines) != len(errorCases) {
 			t.Errorf("%d file:line:col lines for %d errors:\n%s", len(lines), len(errorCases), r.stderr)
 		}
@@ -933,8 +933,18 @@ func TestFlags(t *testing.T) {
 		stderrFull bool // stderr must be non-empty
 	}{
 		{"version", []string{"--version"}, 0, "futuresgen", "", false},
-		{"help", []string{"-h"}, 0, "", "usage", false},
-		{"long help", []string{"--help"}, 0, "", "usage", false},
+		{"version, one dash", []string{"-version"}, 0, "futuresgen", "", false},
+		{"version subcommand", []string{"version"}, 0, "futuresgen", "", false},
+		{"version subcommand with arguments", []string{"version", "x"}, 2, "", "no arguments", true},
+		// Help that is asked for is output: on stdout, exit 0.
+		{"help", []string{"-h"}, 0, "usage: futuresgen", "", false},
+		{"long help", []string{"--help"}, 0, "usage: futuresgen", "", false},
+		{"help, one dash", []string{"-help"}, 0, "usage: futuresgen", "", false},
+		{"help subcommand", []string{"help"}, 0, "usage: futuresgen", "", false},
+		{"help on init", []string{"help", "init"}, 0, "usage: futuresgen init", "", false},
+		{"init help", []string{"init", "--help"}, 0, "usage: futuresgen init", "", false},
+		{"help on something else", []string{"help", "bogus"}, 2, "", "bogus", true},
+		{"check, one dash", []string{"-check", "./mail"}, 1, "", "stale", false},
 		{"unknown flag", []string{"--bogus", "./..."}, 2, "", "bogus", true},
 		{"unknown shorthand", []string{"-x", "./..."}, 2, "", "-x", true},
 		{"missing value", []string{"./...", "-o"}, 2, "", "-o", true},

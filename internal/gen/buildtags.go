@@ -3,15 +3,24 @@ package gen
 import (
 	"go/ast"
 	"go/build/constraint"
+	"go/parser"
+	"go/token"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // fileConstraint returns the build constraint of a source file, from its
-// //go:build (or legacy // +build) lines and from a _GOOS, _GOARCH or
-// _GOOS_GOARCH file name suffix, as one //go:build expression; "" when the
-// file is always built.
-func fileConstraint(f *ast.File, filename string) (string, error) {
+// //go:build (or legacy // +build) lines, from a _GOOS, _GOARCH or
+// _GOOS_GOARCH file name suffix, and from an import of "C" (cgo), as one
+// //go:build expression; "" when the file is always built. It reads the
+// file's own bytes: cgo's output, which the package is checked from, has
+// neither the constraint lines nor the import.
+func fileConstraint(src []byte, filename string) (string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), filename, src, parser.ImportsOnly|parser.ParseComments)
+	if f == nil {
+		return "", err
+	}
 	var exprs []constraint.Expr
 	var plus []constraint.Expr
 	for _, g := range f.Comments {
@@ -39,6 +48,9 @@ func fileConstraint(f *ast.File, filename string) (string, error) {
 		exprs = plus // //go:build wins over // +build when both are present
 	}
 	exprs = append(exprs, nameConstraint(filepath.Base(filename))...)
+	if slices.ContainsFunc(f.Imports, func(s *ast.ImportSpec) bool { return s.Path.Value == `"C"` }) {
+		exprs = append(exprs, &constraint.TagExpr{Tag: "cgo"})
+	}
 	if len(exprs) == 0 {
 		return "", nil
 	}

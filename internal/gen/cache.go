@@ -167,7 +167,7 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]s
 		keys[p.path] = "" // not cacheable until proven otherwise
 		h := sha256.New()
 		line := func(format string, args ...any) { fmt.Fprintf(h, format+"\n", args...) }
-		line("futuresgen cache 2 %s", c.tool)
+		line("futuresgen cache 3 %s", c.tool)
 		line("output %s tags %s names %s", cfg.Output, strings.Join(cfg.Tags, ","), namesSum)
 		pkg := p.pkg
 		goVersion := ""
@@ -182,6 +182,9 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]s
 		}
 		for _, name := range p.otherJSON {
 			line("json %s", name) // a document must not overwrite them
+		}
+		for _, name := range slices.Sorted(slices.Values(p.excluded)) {
+			line("excluded %s", name) // their directives' sources are among the sources
 		}
 		for _, name := range slices.Sorted(maps.Keys(p.sources)) {
 			line("source %s %x", name, sha256.Sum256(p.sources[name]))

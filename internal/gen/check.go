@@ -41,15 +41,15 @@ func (p *plan) check(e *errs) {
 			p.api = checkAPI(p, d, e)
 		}
 	}
-	if len(p.units) == 0 && p.api == nil {
-		return
+	if len(p.units) == 0 && p.api == nil && (len(p.decls) > 0 || len(p.sites) == 0) {
+		return // nothing to generate, or errors reported already
 	}
 	parsed := map[*token.File]bool{}
 	for _, f := range p.pkg.Syntax {
 		parsed[p.pkg.Fset.File(f.Package)] = true
 	}
 	checkShadowing(p.pkg.Types, parsed, p.pkg.Fset, e)
-	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, registrations(p.units), e)
+	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, p.registrations(), e)
 	if p.api != nil {
 		p.api.checkNames(p, e)
 		p.api.build(p, e)
@@ -101,7 +101,7 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 		}
 		claim := func(key, name string) bool {
 			if prev, dup := seen[key]; dup {
-				e.add(at, "%s would generate %s, which the %s at %s also generates", what, name, u.kind(), fset.Position(prev))
+				e.add(at, "%s would generate %s, which the %s at %s also generates", what, name, u.kind(), positionString(fset.Position(prev)))
 				return false
 			}
 			seen[key] = at
@@ -112,7 +112,7 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 				continue
 			}
 			if obj := pkg.Scope().Lookup(name); declared(obj) {
-				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, fset.Position(obj.Pos()))
+				e.add(at, "%s needs to generate %s, but the package already declares %s at %s", what, name, name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 		for _, name := range u.methodNames() {
@@ -120,14 +120,14 @@ func checkCollisions(pkg *types.Package, fset *token.FileSet, files []*ast.File,
 				continue
 			}
 			if obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(recv), true, pkg, name); declared(obj) {
-				e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, recv.Obj().Name(), name, fset.Position(obj.Pos()))
+				e.add(at, "%s needs a method %s, but %s already has a field or method %s at %s", what, name, recv.Obj().Name(), name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 	}
 	for _, r := range regs {
 		for _, name := range []string{r.funcName, r.listName} {
 			if obj := pkg.Scope().Lookup(name); declared(obj) {
-				e.add(r.at, "the generated %s would clash with %s declared at %s", name, name, fset.Position(obj.Pos()))
+				e.add(r.at, "the generated %s would clash with %s declared at %s", name, name, positionString(fset.Position(obj.Pos())))
 			}
 		}
 	}
@@ -149,7 +149,7 @@ func checkReceiver(d *decl, r *types.Var, e *errs) (*receiver, bool) {
 	}
 	named, _ := types.Unalias(rt).(*types.Named)
 	if named == nil {
-		e.add(d.fn.Recv.Pos(), "cannot wrap a method of %s", types.TypeString(r.Type(), nil))
+		e.add(d.fn.Recv.Pos(), "cannot wrap a method of %s", types.TypeString(r.Type(), qualifier(r.Pkg())))
 		return nil, false
 	}
 	if named.TypeParams().Len() > 0 {
@@ -243,6 +243,51 @@ func optionHint(word string, specs []optSpec) string {
 		return fmt.Sprintf(" (did you mean %s=…?)", near)
 	}
 	return " such as " + strings.Join(keys[:min(3, len(keys))], "=…, ") + "=…"
+}
+
+// qualifier spells types in messages as the compiler does: the package's
+// own types bare, those of other packages by package name (*model.Feed,
+// not *example.com/app/internal/model.Feed).
+func qualifier(pkg *types.Package) types.Qualifier {
+	return func(other *types.Package) string {
+		if other == pkg {
+			return ""
+		}
+		return other.Name()
+	}
+}
+
+// uselessOption reports the option key of d, which cannot act on the
+// function it annotates, and why.
+func uselessOption(d *decl, key string, e *errs, why string) {
+	for _, o := range d.dir.options {
+		if o.key == key {
+			text := o.key
+			if o.hasValue {
+				text += "=" + o.value
+			}
+			e.add(d.at(o.off), "%s cannot act on %s: %s", text, d.fn.Name.Name, why)
+			return
+		}
+	}
+}
+
+// misplacedContext is the message for a context.Context parameter p that
+// is not the function's first: generated code passes the task's or
+// view's context as the first argument only, so p would never see a
+// timeout or a cancellation.
+func misplacedContext(d *decl, p *types.Var, second bool) string {
+	name := p.Name()
+	if name == "" || name == "_" {
+		if second {
+			return fmt.Sprintf("%s takes a second context.Context, which the %s's timeout and cancellation never reach: remove it", d.fn.Name.Name, d.kind)
+		}
+		return fmt.Sprintf("%s takes a context.Context that is not its first parameter, so the %s's timeout and cancellation would never reach it: move it to the first parameter", d.fn.Name.Name, d.kind)
+	}
+	if second {
+		return fmt.Sprintf("%s is a second context.Context, which the %s's timeout and cancellation never reach: remove %s", name, d.kind, name)
+	}
+	return fmt.Sprintf("%s is a context.Context but not the first parameter of %s, so the %s's timeout and cancellation would never reach it: move %s to the first parameter", name, d.fn.Name.Name, d.kind, name)
 }
 
 // isContext reports whether t is context.Context.

@@ -74,12 +74,19 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		t.ctxParam = params.At(0)
 		start = 1
 	}
+	misplaced := false
 	for i := start; i < params.Len(); i++ {
+		if p := params.At(i); isContext(p.Type()) {
+			e.add(p.Pos(), "%s", misplacedContext(d, p, start == 1))
+			ok, misplaced = false, true
+		}
 		t.params = append(t.params, params.At(i))
 	}
 	t.variadic = sig.Variadic() && len(t.params) > 0
 
+	q := qualifier(pkg)
 	res := sig.Results()
+	resultsOK := true
 	switch {
 	case res.Len() == 0:
 	case res.Len() == 1 && isError(res.At(0).Type()):
@@ -89,8 +96,8 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	case res.Len() == 2 && isError(res.At(1).Type()):
 		t.result, t.hasErr = res.At(0).Type(), true
 	default:
-		e.add(d.fn.Type.Results.Pos(), "%s returns %s: a task returns (), (error), (R) or (R, error)", fnName, types.TypeString(res, types.RelativeTo(pkg)))
-		ok = false
+		e.add(d.fn.Type.Results.Pos(), "%s returns %s: a task returns (), (error), (R) or (R, error)", fnName, types.TypeString(res, q))
+		ok, resultsOK = false, false
 	}
 
 	t.retries = opts["retries"].n
@@ -105,6 +112,25 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		t.name = pkg.Path() + "." + qualifiedName(t)
 	}
 
+	// Options that cannot act on this function.
+	if t.timeout > 0 && t.ctxParam == nil && !misplaced {
+		uselessOption(d, "timeout", e, "it takes no context.Context, so nothing tells it that the time is up: take ctx context.Context as its first parameter, or remove timeout")
+		ok = false
+	}
+	if resultsOK && !t.hasErr {
+		for _, key := range []string{"retries", "backoff"} {
+			if opts[key].set {
+				uselessOption(d, key, e, "it returns no error, so no attempt fails but by panicking: return an error, or remove "+key)
+				ok = false
+			}
+		}
+	} else if resultsOK && opts["backoff"].set && t.retries == 0 && !t.durable {
+		// A durable job is run again after a crash whatever its retries,
+		// and waits its backoff first.
+		uselessOption(d, "backoff", e, "without retries, no attempt follows another to wait for: add retries=N, or remove backoff")
+		ok = false
+	}
+
 	if t.every > 0 && len(t.params) > 0 {
 		e.add(t.params[0].Pos(), "%s runs every %s, so nothing can pass it arguments: a periodic task takes at most a context.Context", fnName, opts["every"].str)
 		ok = false
@@ -112,11 +138,11 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	if t.durable {
 		if t.result != nil || !t.hasErr {
 			e.add(d.at(d.dir.kindOff), "%s is durable, so its result has nowhere to go across machines: a durable task returns error only, not %s",
-				fnName, types.TypeString(res, types.RelativeTo(pkg)))
+				fnName, types.TypeString(res, q))
 			ok = false
 		}
 		for _, p := range t.params {
-			if msg := jsonProblem(p.Type(), paramLabel(p), types.RelativeTo(pkg)); msg != "" {
+			if msg := jsonProblem(p.Type(), paramLabel(p, q), q); msg != "" {
 				e.add(p.Pos(), "durable task %s: %s (durable task arguments travel as JSON)", fnName, msg)
 				ok = false
 			}
@@ -139,9 +165,9 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 	return t
 }
 
-func paramLabel(p *types.Var) string {
+func paramLabel(p *types.Var, q types.Qualifier) string {
 	if p.Name() == "" || p.Name() == "_" {
-		return types.TypeString(p.Type(), nil)
+		return types.TypeString(p.Type(), q)
 	}
 	return p.Name()
 }

@@ -6,7 +6,6 @@ import (
 	"go/types"
 	"net/http"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -130,7 +129,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	if msg != "" {
 		e.add(d.at(d.dir.args[1].off), "bad pattern %q: %s", v.pattern, msg)
 		ok = false
-	} else if msg := mux.add(v.method+" "+v.pattern, fmt.Sprintf("%s at %s", d.fn.Name.Name, e.fset.Position(d.at(d.dir.args[1].off)))); msg != "" {
+	} else if msg := mux.add(v.method+" "+v.pattern, fmt.Sprintf("%s at %s", d.fn.Name.Name, positionString(e.fset.Position(d.at(d.dir.args[1].off))))); msg != "" {
 		e.add(d.at(d.dir.args[1].off), "%s", msg)
 		ok = false
 	}
@@ -153,13 +152,22 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 		}
 	}
 
+	q := qualifier(pkg)
 	params := sig.Params()
 	i := 0
 	if params.Len() > 0 && isContext(params.At(0).Type()) {
 		v.hasCtx = true
 		i = 1
 	}
+	misplaced := false
+	for j := i; j < params.Len(); j++ {
+		if p := params.At(j); isContext(p.Type()) {
+			e.add(p.Pos(), "%s", misplacedContext(d, p, v.hasCtx))
+			ok, misplaced = false, true
+		}
+	}
 	switch rest := params.Len() - i; {
+	case misplaced:
 	case rest == 0:
 	case rest > 1:
 		e.add(params.At(i+1).Pos(), "%s takes too many parameters: a view takes an optional context.Context, then a request struct or *http.Request", fnName)
@@ -171,7 +179,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 		st, isStruct := p.Type().Underlying().(*types.Struct)
 		if !isStruct {
 			e.add(p.Pos(), "%s's request is %s: a view takes a struct whose fields are tagged path, query, header or cookie (and a JSON Body), or *http.Request",
-				fnName, types.TypeString(p.Type(), types.RelativeTo(pkg)))
+				fnName, types.TypeString(p.Type(), q))
 			ok = false
 			break
 		}
@@ -180,12 +188,15 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 			ok = false
 		}
 	}
-	if v.request != requestStruct && len(wildcards) > 0 && msg == "" {
-		e.add(d.at(d.dir.args[1].off), "the pattern has {%s}, but %s has no request struct with a path:%q field to receive it", wildcards[0], fnName, wildcards[0])
+	if v.request == requestNone && len(wildcards) > 0 && msg == "" {
+		// A view of the raw request reads r.PathValue itself.
+		e.add(d.at(d.dir.args[1].off), "the pattern has {%s}, but %s has no request struct with a path:%q field to receive it (nor an *http.Request to read it from)", wildcards[0], fnName, wildcards[0])
 		ok = false
 	}
 
+	requestOK := ok
 	res := sig.Results()
+	resultsOK := true
 	switch {
 	case res.Len() == 1 && isError(res.At(0).Type()):
 		v.result = resultError
@@ -194,11 +205,20 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	case res.Len() == 1 && futureElem(res.At(0).Type()) != nil:
 		v.result, v.value = resultFuture, futureElem(res.At(0).Type())
 	default:
-		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error) or (*future.Future[T])", fnName, types.TypeString(res, types.RelativeTo(pkg)))
+		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error) or (*future.Future[T])", fnName, types.TypeString(res, q))
+		ok, resultsOK = false, false
+	}
+	// Options that cannot act on this function.
+	if v.timeout > 0 && !v.hasCtx && v.request != requestHTTP && resultsOK && v.result != resultFuture && !misplaced {
+		uselessOption(d, "timeout", e, "it takes no context.Context, no *http.Request and returns no future to await, so nothing sees the deadline: take ctx context.Context as its first parameter, or remove timeout")
+		ok = false
+	}
+	if v.maxBody > 0 && v.body == nil && v.request != requestHTTP && requestOK {
+		uselessOption(d, "maxbody", e, "it reads no request body (no field named Body or tagged body:\"json\", and no *http.Request): remove maxbody")
 		ok = false
 	}
 	if v.value != nil {
-		if msg := encodeProblem(v.value, types.RelativeTo(pkg)); msg != "" {
+		if msg := encodeProblem(v.value, q); msg != "" {
 			e.add(resultsPos(d), "%s's result %s", fnName, msg)
 			ok = false
 		}
@@ -264,38 +284,56 @@ func patternWildcards(pattern string) ([]string, string) {
 // generated code will, so that ServeMux itself judges bad and conflicting
 // patterns.
 type patternSet struct {
-	mux   *http.ServeMux
-	owner map[string]string // pattern → "Func at file:line:col"
+	mux      *http.ServeMux
+	patterns []string
+	owners   []string // "Func at file:line:col", by pattern
 }
 
 func newPatternSet() *patternSet {
-	return &patternSet{mux: http.NewServeMux(), owner: map[string]string{}}
+	return &patternSet{mux: http.NewServeMux()}
 }
 
-var conflictMsg = regexp.MustCompile(`^pattern "([^"]+)" \(registered at [^)]*\) conflicts with pattern "[^"]+" \(registered at [^)]*\):\s*(.*)$`)
+// add registers pattern for owner, or returns what ServeMux refuses: a bad
+// pattern, or a conflict with a view already added, which it names with its
+// pattern and owner. Which one conflicts is found by registering the two
+// alone on a mux of their own, not read from the panic's text, which names
+// registration sites that mean nothing here.
+func (ps *patternSet) add(pattern, owner string) string {
+	refused := register(ps.mux, pattern)
+	if refused == nil {
+		ps.patterns = append(ps.patterns, pattern)
+		ps.owners = append(ps.owners, owner)
+		return ""
+	}
+	for i, prev := range ps.patterns {
+		pair := http.NewServeMux()
+		pair.Handle(prev, http.NotFoundHandler())
+		if why := register(pair, pattern); why != nil {
+			msg := fmt.Sprintf("pattern %q conflicts with %q of %s", pattern, prev, ps.owners[i])
+			// The explanation follows the first line: "GET /a/{x} matches
+			// the same requests as GET /a/{y}", or the paths each matches
+			// alone.
+			if _, explained, ok := strings.Cut(fmt.Sprint(why), "\n"); ok {
+				msg += ": " + strings.ReplaceAll(explained, "\n", " ")
+			}
+			return msg
+		}
+	}
+	return strings.TrimPrefix(fmt.Sprint(refused), "http: ")
+}
 
-// add registers pattern for owner and turns ServeMux's panic about a bad or
-// conflicting pattern into a message that names the other view.
-func (ps *patternSet) add(pattern, owner string) (msg string) {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		msg = strings.TrimPrefix(fmt.Sprint(r), "http: ")
-		if m := conflictMsg.FindStringSubmatch(strings.ReplaceAll(msg, "\n", " ")); m != nil {
-			msg = fmt.Sprintf("pattern %q conflicts with %q of %s: %s", pattern, m[1], ps.owner[m[1]], m[2])
-		}
-	}()
-	ps.mux.Handle(pattern, http.NotFoundHandler())
-	ps.owner[pattern] = owner
-	return ""
+// register registers pattern on mux and returns what it panicked with, if
+// it did.
+func register(mux *http.ServeMux, pattern string) (refused any) {
+	defer func() { refused = recover() }()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
 }
 
 // checkFields reads the binding of every field of a request struct.
 func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []string, e *errs) bool {
 	ok := true
-	q := types.RelativeTo(pkg)
+	q := qualifier(pkg)
 	fnName := v.decl.fn.Name.Name
 	seen := map[string]token.Pos{}
 	for i := range st.NumFields() {
@@ -364,7 +402,7 @@ func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []str
 			b.key = http.CanonicalHeaderKey(b.key)
 		}
 		if prev, dup := seen[b.in+" "+b.key]; dup {
-			e.add(f.Pos(), "request field %s binds %s %q, which the field at %s binds too", f.Name(), b.in, b.key, e.fset.Position(prev))
+			e.add(f.Pos(), "request field %s binds %s %q, which the field at %s binds too", f.Name(), b.in, b.key, positionString(e.fset.Position(prev)))
 			ok = false
 			continue
 		}

@@ -71,7 +71,7 @@ func (p *plan) emit() (map[string][]byte, error) {
 		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil {
 			continue // every task is in a file with build constraints
 		}
-		src, err := emitFile(p.pkg.Types, f)
+		src, err := emitFile(p.pkg.Types, p.excludedNames, f)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +84,10 @@ func (p *plan) emit() (map[string][]byte, error) {
 }
 
 // emitFile renders one generated file, gofmt-clean and with the header.
-func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
+// excluded are the package-level names of the files the build constraints
+// exclude, which the file's imports and locals avoid as they avoid those
+// in the build, so that the file is the same on every platform.
+func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, error) {
 	paths := map[string]*types.Package{}
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
@@ -111,7 +114,7 @@ func emitFile(pkg *types.Package, out *outFile) ([]byte, error) {
 			}
 		}
 	}
-	n := newNames(pkg, paths)
+	n := newNames(pkg, excluded, paths)
 	f := jen.NewFilePathName(pkg.Path(), pkg.Name())
 	f.NoFormat = true // format.Source below formats, once
 	n.register(f, paths)
@@ -231,9 +234,9 @@ type names struct {
 
 // newNames picks an import name for every path: the package's own name
 // unless the package or another import already uses it.
-func newNames(pkg *types.Package, paths map[string]*types.Package) *names {
+func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Package) *names {
 	n := &names{imports: map[string]string{}, taken: map[string]bool{}}
-	for _, name := range pkg.Scope().Names() {
+	for _, name := range slices.Concat(pkg.Scope().Names(), excluded) {
 		n.taken[name] = true
 	}
 	// The runtime's packages choose first, so that generated code reads

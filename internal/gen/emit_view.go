@@ -21,7 +21,9 @@ func (v *view) specCode() jen.Code {
 	if v.timeout > 0 {
 		fields = append(fields, fieldOf(pathView, "Spec", "Timeout", durationCode(v.timeout)))
 	}
-	if v.body != nil {
+	// A view of the raw request reads the body as it likes; it is limited
+	// when the directive asks for a limit.
+	if v.body != nil || v.request == requestHTTP && v.maxBody > 0 {
 		fields = append(fields, fieldOf(pathView, "Spec", "ReadsBody", jen.True()))
 	}
 	if v.maxBody > 0 {

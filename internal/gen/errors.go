@@ -33,12 +33,13 @@ func (e *Error) suggest(pos token.Pos, n int, text string) *Error {
 }
 
 // Error formats the problem as file:line:col: message, the form editors and
-// CI logs turn into links.
+// CI logs turn into links, with the file relative to the working directory
+// when it is under it, as the go command prints them.
 func (e *Error) Error() string {
 	if !e.Pos.IsValid() {
 		return e.Msg
 	}
-	return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+	return fmt.Sprintf("%s: %s", positionString(e.Pos), e.Msg)
 }
 
 // ErrorList is every source problem found in one run, sorted by position.
@@ -87,6 +88,15 @@ func (e *errs) warn(pos token.Pos, format string, args ...any) *Error {
 	err := &Error{Pos: e.fset.Position(pos), Msg: "warning: " + fmt.Sprintf(format, args...), at: pos}
 	e.warnings = append(e.warnings, err)
 	return err
+}
+
+// positionString is pos as messages print it: file:line:col, the file
+// relative to the working directory when it is under it.
+func positionString(pos token.Position) string {
+	if pos.Filename != "" {
+		pos.Filename = relPath(pos.Filename)
+	}
+	return pos.String()
 }
 
 // parsePos reads go/packages' "file:line:col" error positions.

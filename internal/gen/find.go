@@ -94,6 +94,32 @@ func findDecls(l *loaded, e *errs) []*decl {
 	return out
 }
 
+// excludedSites reads the directives of the files that the build
+// constraints exclude (loaded.excludedSyntax), for their registrations
+// only: a directive that does not parse, or a second one on a function, is
+// reported on a platform that builds the file.
+func excludedSites(l *loaded) []regSite {
+	var sites []regSite
+	for _, f := range l.excludedSyntax {
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Doc == nil {
+				continue
+			}
+			for _, c := range fn.Doc.List {
+				if !strings.HasPrefix(c.Text, directivePrefix) {
+					continue
+				}
+				if dir, err := parseDirective(c.Text); err == nil && isKnownKind(dir.kind) {
+					sites = append(sites, regSite{kind: dir.kind, typeName: recvTypeName(fn), at: c.Slash + token.Pos(dir.kindOff)})
+					break
+				}
+			}
+		}
+	}
+	return sites
+}
+
 // sourceName is the file f was parsed from as its positions report it: for
 // a cgo file, the original rather than cgo's output in the build cache.
 func sourceName(fset *token.FileSet, f *ast.File) string {

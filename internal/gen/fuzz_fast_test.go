@@ -242,7 +242,8 @@ func runPhases(root *packages.Package, env []string) (out map[string][]byte, lis
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	plans := make([]*plan, len(pkgs))
 	for i, l := range pkgs {
-		plans[i] = &plan{loaded: l, decls: findDecls(l, e)}
+		decls := findDecls(l, e)
+		plans[i] = &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
 		plans[i].reserveNames(gen)
 	}
 	imp := newImporter(fset, pkgs, env)

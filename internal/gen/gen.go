@@ -7,11 +7,14 @@
 // Run is the pipeline. Its steps, in the order it calls them, and their
 // files:
 //
-//   - load (load.go): one go list -deps -export of the patterns; the
-//     packages whose files mention a directive or hold a generated file
-//     (the candidates) are parsed, without their generated files.
-//   - find (find.go, directive.go): the directives, read from the raw doc
-//     comments, and their syntax.
+//   - load (load.go): a go list -find of the patterns and a scan of their
+//     files; the packages whose files mention a directive or hold a
+//     generated file (the candidates) are listed again with their
+//     dependencies' export data, and parsed, without their generated
+//     files.
+//   - find (find.go, directive.go, find_calls.go): the directives, read
+//     from the raw doc comments, and their syntax; in the packages without
+//     any, calls of wrappers that no directive generates.
 //   - plan (plan.go): what each package's directives will generate, known
 //     from the syntax alone, and the units and registrations that the
 //     later steps fill in.
@@ -85,8 +88,12 @@ type Result struct {
 	// Changes are the files written or removed, or in check mode the files
 	// that are stale, missing or orphaned, with their unified diffs.
 	Changes []Change
-	// Warnings are problems that did not stop the run, with positions.
+	// Warnings are problems that did not stop the run, with positions
+	// where they have one.
 	Warnings ErrorList
+	// Tool says that the go.mod of the packages' module lists futuresgen
+	// as a tool, so that go tool futuresgen runs it.
+	Tool bool
 }
 
 // Change is one generated file that was, or would be, written or removed.
@@ -94,6 +101,9 @@ type Change struct {
 	Path    string // absolute
 	Removed bool
 	Diff    string // in check mode: unified diff from the file on disk to the generated one
+	// GoGenerate says that the file's package has a //go:generate line
+	// that runs futuresgen, so that go generate brings the file up to date.
+	GoGenerate bool
 }
 
 // ErrStale is Run's error in check mode when some generated file is not
@@ -114,27 +124,42 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if filepath.Base(cfg.Output) != cfg.Output || !strings.HasSuffix(cfg.Output, ".go") || strings.HasSuffix(cfg.Output, "_test.go") {
 		return nil, fmt.Errorf("output %q: want a file name ending in .go (not _test.go), without a directory", cfg.Output)
 	}
+	if c := nameConstraint(cfg.Output); c != nil {
+		// The unconstrained file would be built on one platform only.
+		return nil, fmt.Errorf("output %q: a name ending in _%s constrains the file to %s builds; choose a name without a GOOS or GOARCH suffix", cfg.Output, c[len(c)-1], c[len(c)-1])
+	}
 	started := time.Now()
 
-	// Load: list the packages, and parse those that mention a directive or
-	// hold a generated file, without their generated files.
+	// Load: list the packages' files, find those that mention a directive
+	// or hold a generated file, and list those with export data.
 	fset := token.NewFileSet()
-	roots, err := listPackages(ctx, &cfg, fset)
+	e := &errs{fset: fset}
+	listed, err := listPackages(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := findCandidates(roots, fset)
+	scans, err := scanPackages(listed, fset, e)
 	if err != nil {
 		return nil, err
 	}
-	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(roots), len(pkgs), time.Since(started).Round(time.Millisecond))
+	warnUndirected(scans, fset, e)
+	var cands []*scanned
+	for _, s := range scans {
+		if s.candidate() {
+			cands = append(cands, s)
+		}
+	}
+	pkgs, err := loadCandidates(ctx, &cfg, fset, cands)
+	if err != nil {
+		return nil, err
+	}
+	logf(cfg.Log, "listed %d package(s), %d with directives or generated files, in %v", len(listed), len(pkgs), time.Since(started).Round(time.Millisecond))
 
 	// Find, and plan the names: directives come from the syntax alone, so
 	// what every package will generate is known before anything is
 	// type-checked, so that type errors about those names can be told from
 	// others, and so that a package whose inputs have not changed can come
 	// from the cache.
-	e := &errs{fset: fset}
 	plans := make([]*plan, len(pkgs))
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	for i, l := range pkgs {
@@ -171,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// Write, or in check mode compare, package by package.
+	mods := &moduleFacts{env: cfg.Env, byGoMod: map[string]*goModFacts{}}
 	for i, p := range plans {
 		pstart := time.Now()
 		files := p.cached
@@ -180,9 +206,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				cache.put(keys[p.path], files)
 			}
 		}
+		if len(files) > 0 {
+			if w := mods.warning(p.module); w != nil {
+				res.Warnings = append(res.Warnings, w)
+			}
+		}
+		res.Tool = res.Tool || mods.tool(p.module)
 		changes, err := apply(p, files, cfg.Check)
 		if err != nil {
 			return res, err
+		}
+		for j := range changes {
+			changes[j].GoGenerate = p.goGenerate
 		}
 		res.Changes = append(res.Changes, changes...)
 		logf(cfg.Log, "%s: %s in %v", p.path, describe(p, changes, cfg.Check), (emitted[i].took + time.Since(pstart)).Round(time.Millisecond))

@@ -1,7 +1,9 @@
 package gen
 
 import (
-	"go/ast"
+	"go/token"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,9 +15,10 @@ import (
 
 // place decides the files of a checked package: which generated file
 // holds each unit and each registration (placeFiles), and that none of
-// them would overwrite a file that futuresgen did not write.
+// them would overwrite a file that futuresgen did not write, in the build
+// or not.
 func (p *plan) place(e *errs, output string) {
-	if len(p.units) == 0 && p.api == nil {
+	if len(p.units) == 0 && len(p.sites) == 0 && p.api == nil {
 		return
 	}
 	p.placeFiles(e, output)
@@ -26,39 +29,50 @@ func (p *plan) place(e *errs, output string) {
 		}
 	}
 	for _, f := range p.files {
-		if slices.ContainsFunc(p.pkg.GoFiles, func(src string) bool {
-			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src)
+		if slices.ContainsFunc(slices.Concat(p.pkg.GoFiles, p.excluded), func(src string) bool {
+			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src) && !isGeneratedFile(src)
 		}) {
 			at := p.pkgDecls[0].line.Slash
-			if len(p.units) > 0 {
-				at = p.units[0].declOf().line.Slash
+			if len(p.sites) > 0 {
+				at = p.sites[0].at
 			}
 			e.add(at, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
 		}
 	}
 }
 
+// isGeneratedFile reports whether the file at path starts with our header.
+func isGeneratedFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(Header)+2)
+	n, _ := io.ReadFull(f, head)
+	return isGenerated(head[:n])
+}
+
 // placeFiles decides which generated file holds each task and each
-// registration. Tasks declared in a file with build constraints go to a
+// registration. Units declared in a file with build constraints go to a
 // generated file with the same constraints; a registration lives with the
-// declaration of its receiver type (the main file for function tasks), and
-// tasks placed elsewhere join its list from their own file's init.
+// declaration of its receiver type (the main file for functions), and
+// units placed elsewhere join its list from their own file's init. The
+// main file is the same whatever the build constraints: it holds the
+// units of unconstrained files, and every registration of functions,
+// including those whose units are all in constrained files.
 func (p *plan) placeFiles(e *errs, output string) {
 	main := &outFile{name: output}
 	p.files = []*outFile{main}
-	syntax := map[string]*ast.File{}
-	for _, f := range p.pkg.Syntax {
-		syntax[sourceName(p.pkg.Fset, f)] = f
-	}
 	bySource := map[string]*outFile{}
-	fileFor := func(src string) *outFile {
+	fileFor := func(src string, at token.Pos) *outFile {
 		if of, ok := bySource[src]; ok {
 			return of
 		}
 		of := main
-		c, err := fileConstraint(syntax[src], src)
+		c, err := fileConstraint(p.sources[src], src)
 		if err != nil {
-			e.add(syntax[src].Package, "reading the build constraint of %s: %v", filepath.Base(src), err)
+			e.add(at, "reading the build constraint of %s: %v", filepath.Base(src), err)
 		} else if c != "" {
 			of = &outFile{name: strings.TrimSuffix(filepath.Base(src), ".go") + "_" + output, constraint: c}
 			p.files = append(p.files, of)
@@ -68,14 +82,15 @@ func (p *plan) placeFiles(e *errs, output string) {
 	}
 	placed := map[unit]*outFile{}
 	for _, u := range p.units {
-		of := fileFor(u.declOf().filename)
+		d := u.declOf()
+		of := fileFor(d.filename, d.line.Slash)
 		of.units = append(of.units, u)
 		placed[u] = of
 	}
-	for _, r := range registrations(p.units) {
+	for _, r := range p.registrations() {
 		home := main
 		if r.recv != nil {
-			home = fileFor(p.pkg.Fset.Position(r.recv.Obj().Pos()).Filename)
+			home = fileFor(p.pkg.Fset.Position(r.recv.Obj().Pos()).Filename, r.recv.Obj().Pos())
 		}
 		parts := map[*outFile]*registration{}
 		var order []*outFile

@@ -1,9 +1,13 @@
 package gen
 
 import (
+	"cmp"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
+	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -18,9 +22,10 @@ import (
 type plan struct {
 	*loaded
 	decls    []*decl
-	pkgDecls []*decl // package directives (//futures:api), one per kind
-	units    []unit  // checked tasks and views, in source order
-	api      *api    // the checked //futures:api, if any
+	pkgDecls []*decl   // package directives (//futures:api), one per kind
+	sites    []regSite // what decides the registrations (regSites)
+	units    []unit    // checked tasks and views, in source order
+	api      *api      // the checked //futures:api, if any
 	files    []*outFile
 	cached   map[string][]byte // the generated files, when the cache had them
 	clean    bool              // checked without errors: its output may be cached
@@ -36,10 +41,12 @@ func (p *plan) docIndex() *docIndex {
 	return p.docs
 }
 
-// newPlan finds the directives of a loaded package: those of its functions
-// and those of its package doc comments.
+// newPlan finds the directives of a loaded package: those of its functions,
+// which decide its registrations with those of its excluded files, and
+// those of its package doc comments.
 func newPlan(l *loaded, e *errs) *plan {
-	return &plan{loaded: l, decls: findDecls(l, e), pkgDecls: findPackageDecls(l, e)}
+	decls := findDecls(l, e)
+	return &plan{loaded: l, decls: decls, sites: regSites(l, decls), pkgDecls: findPackageDecls(l, e)}
 }
 
 // generated lists what the candidates will generate, from their syntax
@@ -82,6 +89,10 @@ func (p *plan) reserveNames(gen *generated) {
 			}
 		}
 		register, _ := registrationNames(d.kind, typeName)
+		gen.addFunc(p.path, register)
+	}
+	for _, s := range p.sites {
+		register, _ := registrationNames(s.kind, s.typeName)
 		gen.addFunc(p.path, register)
 	}
 	for _, d := range p.pkgDecls {
@@ -140,31 +151,101 @@ type registration struct {
 	units    []unit
 }
 
-// registrations groups units by the function that registers them, in the
-// order of their first unit.
-func registrations(units []unit) []*registration {
+// regSite is a directive as the registrations see it: its kind and, for
+// a method, its receiver type's name, from the syntax alone.
+type regSite struct {
+	kind     string
+	typeName string // "" for a function
+	at       token.Pos
+}
+
+// regSites lists the directives that decide the package's registrations:
+// those of its compiled files (decls) and of the files the build
+// constraints exclude, in file name and position order, so that the
+// registrations, and the unconstrained file that declares most of them,
+// are the same whatever the platform and tags of the run.
+func regSites(l *loaded, decls []*decl) []regSite {
+	var sites []regSite
+	for _, d := range decls {
+		sites = append(sites, regSite{kind: d.kind, typeName: recvTypeName(d.fn), at: d.at(d.dir.kindOff)})
+	}
+	sites = append(sites, excludedSites(l)...)
+	fset := l.pkg.Fset
+	slices.SortStableFunc(sites, func(a, b regSite) int {
+		pa, pb := fset.Position(a.at), fset.Position(b.at)
+		return cmp.Or(strings.Compare(filepath.Base(pa.Filename), filepath.Base(pb.Filename)), cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
+	})
+	return sites
+}
+
+// registrations returns the package's registrations, in the order of
+// their first directive (regSites), each with its checked units. A
+// registration is there even when none of its units is in the build: its
+// function and list are declared whatever the build constraints, and the
+// units of constrained files join the list from their own file. A method
+// registration whose receiver type is not in the build is left out: the
+// generated file that would declare it is out of scope.
+func (p *plan) registrations() []*registration {
 	type key struct {
 		kind string
 		recv *types.Named
 	}
 	var regs []*registration
 	byKey := map[key]*registration{}
-	for _, u := range units {
-		k := key{u.kind(), u.recvNamed()}
-		r := byKey[k]
-		if r == nil {
-			typeName := ""
-			if k.recv != nil {
-				typeName = k.recv.Obj().Name()
-			}
-			r = &registration{kind: k.kind, recv: k.recv, at: u.declOf().at(u.declOf().dir.kindOff)}
-			r.funcName, r.listName = registrationNames(k.kind, typeName)
-			byKey[k] = r
-			regs = append(regs, r)
+	add := func(k key, at token.Pos) *registration {
+		if r := byKey[k]; r != nil {
+			return r
 		}
+		typeName := ""
+		if k.recv != nil {
+			typeName = k.recv.Obj().Name()
+		}
+		r := &registration{kind: k.kind, recv: k.recv, at: at}
+		r.funcName, r.listName = registrationNames(k.kind, typeName)
+		byKey[k] = r
+		regs = append(regs, r)
+		return r
+	}
+	for _, s := range p.sites {
+		k := key{kind: s.kind}
+		if s.typeName != "" {
+			k.recv = p.localType(s.typeName)
+			if k.recv == nil {
+				continue
+			}
+		}
+		add(k, s.at)
+	}
+	for _, u := range p.units {
+		r := add(key{u.kind(), u.recvNamed()}, u.declOf().at(u.declOf().dir.kindOff))
 		r.units = append(r.units, u)
 	}
 	return regs
+}
+
+// localType is the named type that name declares in the package's
+// compiled files, or nil.
+func (p *plan) localType(name string) *types.Named {
+	if p.pkg.Types == nil {
+		return nil
+	}
+	tn, ok := p.pkg.Types.Scope().Lookup(name).(*types.TypeName)
+	if !ok || !p.declaredHere(tn) {
+		return nil
+	}
+	named, _ := types.Unalias(tn.Type()).(*types.Named)
+	if named == nil || named.Obj().Pkg() != p.pkg.Types || named.TypeParams().Len() > 0 {
+		return nil
+	}
+	return named
+}
+
+// declaredHere reports whether obj is declared in one of the package's
+// parsed files: export data read for a dependency can add old generated
+// names to the package's scope.
+func (p *plan) declaredHere(obj types.Object) bool {
+	f := p.pkg.Fset.File(obj.Pos())
+	return f != nil && slices.ContainsFunc(p.pkg.Syntax, func(s *ast.File) bool { return p.pkg.Fset.File(s.Package) == f })
 }
 
 // outFile is one generated file: the package's main file, or the file for

@@ -5,6 +5,11 @@ package gen_test
 //
 //	go test -run '^$' -bench Generator -benchtime 5x -count 3 ./internal/gen
 //
+// BenchmarkGeneratorEdit is the cost after an edit, against the go list
+// that the same edit costs:
+//
+//	go test -run '^$' -bench GeneratorEdit -benchtime 10x ./internal/gen
+//
 // Each op is one run of a command, with a warm build cache. The module is
 // written once per process to a directory under os.TempDir() whose name
 // depends on this repository's path, and reused by later runs: the go
@@ -40,6 +45,7 @@ var synthEnv = []string{"GOFLAGS=-mod=mod", "GOWORK=off"}
 
 type synth struct {
 	dir   string // the module's root
+	plain string // the same module without directives
 	bin   string // the futuresgen binary
 	floor cost   // medians of floorRuns runs of go list -export -deps ./...
 	err   error
@@ -75,6 +81,7 @@ func (s *synth) setup() error {
 	sum := sha256.Sum256([]byte(root + "\x00" + synthVersion))
 	base := filepath.Join(os.TempDir(), "futuresgen-bench-"+hex.EncodeToString(sum[:6]))
 	s.dir = filepath.Join(base, "synth")
+	s.plain = filepath.Join(base, "plain")
 	s.bin = filepath.Join(base, "bin", "futuresgen")
 
 	build := exec.Command("go", "build", "-o", s.bin, "./cmd/futuresgen")
@@ -90,6 +97,14 @@ func (s *synth) setup() error {
 	files["go.sum"] = goSum
 	for name, src := range files {
 		if err := synthWrite(filepath.Join(s.dir, name), src); err != nil {
+			return err
+		}
+	}
+	for name, src := range files {
+		if filepath.Base(name) == "tasks.go" || filepath.Base(name) == "service.go" {
+			continue
+		}
+		if err := synthWrite(filepath.Join(s.plain, name), src); err != nil {
 			return err
 		}
 	}
@@ -297,6 +312,105 @@ func BenchmarkGenerator(b *testing.B) {
 		if !fi.ModTime().Equal(before) {
 			b.Errorf("a rerun with nothing changed rewrote %s", gen0)
 		}
+	})
+}
+
+// BenchmarkGeneratorEdit times futuresgen right after an edit that adds a
+// function to p000, which every package of the module imports, directly
+// or not: the cost a developer pays on each go generate. Each op edits and
+// runs futuresgen, then edits and runs the floor, in alternating order,
+// with warm caches:
+//
+//   - no-directives: the module without directives, against go list -deps
+//     ./..., which the edit leaves as cheap as ever; a generator that asks
+//     for export data pays a build of p000 and what imports it.
+//   - directives: the module with its 40 task packages, against go list
+//     -export -deps of those 40 packages, the floor for their types.
+//
+// x-floor is the ratio of the two wall times (x-floor-cpu of the CPU
+// times); the target is at most 1.5 in both cases.
+func BenchmarkGeneratorEdit(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a 200-package module; skipped with -short")
+	}
+	s := setupSynth(b)
+	edits := 0
+	model := func(dir string) string { return filepath.Join(dir, "p000", "model.go") }
+	for _, dir := range []string{s.dir, s.plain} {
+		orig, err := os.ReadFile(model(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.WriteFile(model(dir), orig, 0o644) })
+	}
+	// edit adds an exported function to p000, which changes its export
+	// data, as adding an API does. The function returns a number of this
+	// process, so that no run of the benchmark finds the build of an
+	// earlier one's edit in the go command's cache.
+	stamp := time.Now().UnixNano()
+	edit := func(dir string) error {
+		edits++
+		f, err := os.OpenFile(model(dir), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(f, "\n// Edit%d is an edit of the benchmark.\nfunc Edit%d() int64 { return %d }\n", edits, edits, stamp)
+		return f.Close()
+	}
+	var candidates []string
+	for i := 0; i < synthPackages; i += synthTaskEach {
+		candidates = append(candidates, fmt.Sprintf("%s/p%03d", synthModule, i))
+	}
+
+	bench := func(b *testing.B, dir string, gen, floor func() (cost, error)) {
+		run := func(op func() (cost, error)) (cost, error) {
+			if err := edit(dir); err != nil {
+				return cost{}, err
+			}
+			return op()
+		}
+		// Warm up: the caches after one edit of each.
+		for _, op := range []func() (cost, error){gen, floor} {
+			if _, err := run(op); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var g, f cost
+		b.ResetTimer()
+		for i := range b.N {
+			ops := []*cost{&g, &f}
+			fns := []func() (cost, error){gen, floor}
+			if i%2 == 1 {
+				ops[0], ops[1], fns[0], fns[1] = ops[1], ops[0], fns[1], fns[0]
+			}
+			for j := range fns {
+				c, err := run(fns[j])
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops[j].wall += c.wall
+				ops[j].cpu += c.cpu
+			}
+		}
+		b.StopTimer()
+		n := time.Duration(b.N)
+		b.ReportMetric(float64(g.wall/n)/float64(time.Millisecond), "gen-ms/op")
+		b.ReportMetric(float64(f.wall/n)/float64(time.Millisecond), "floor-ms/op")
+		b.ReportMetric(float64(g.wall)/float64(f.wall), "x-floor")
+		b.ReportMetric(float64(g.cpu)/float64(f.cpu), "x-floor-cpu")
+	}
+	b.Run("no-directives", func(b *testing.B) {
+		plain := &synth{dir: s.plain}
+		bench(b, s.plain,
+			func() (cost, error) { return plain.run(s.bin, "./...") },
+			func() (cost, error) { return plain.run("go", "list", "-deps", "./...") })
+	})
+	b.Run("directives", func(b *testing.B) {
+		bench(b, s.dir,
+			func() (cost, error) { return s.run(s.bin, "./...") },
+			func() (cost, error) {
+				return s.run("go", append([]string{"list", "-export", "-deps"}, candidates...)...)
+			})
 	})
 }
 

@@ -207,7 +207,11 @@ func loadErrors(l *loaded, gen *generated) ErrorList {
 	}
 	for _, te := range l.typeErrors {
 		if !tolerated(l, te, gen) {
-			list = append(list, &Error{Pos: te.Fset.Position(te.Pos), Msg: te.Msg})
+			msg := te.Msg
+			if hint := undirectedHint(l, te); hint != "" {
+				msg += ": " + hint
+			}
+			list = append(list, &Error{Pos: te.Fset.Position(te.Pos), Msg: msg})
 		}
 	}
 	return list
@@ -237,8 +241,29 @@ func isPathDelimiter(r rune) bool { return strings.ContainsRune(" \t\n[]\"':,()"
 // an undefined identifier of this package, an undefined qualified name of
 // a candidate package, or a missing method of a type that gets it.
 func tolerated(l *loaded, te types.Error, gen *generated) bool {
-	var sel *ast.SelectorExpr
-	var bare *ast.Ident
+	bare, sel := errorNode(l, te)
+	info := l.pkg.TypesInfo
+	switch {
+	case bare != nil:
+		return strings.HasPrefix(te.Msg, "undefined: ") && gen.funcs[l.path][bare.Name]
+	case sel == nil:
+		return false
+	}
+	if id, ok := sel.X.(*ast.Ident); ok {
+		if pn, ok := info.Uses[id].(*types.PkgName); ok {
+			return gen.funcs[pn.Imported().Path()][sel.Sel.Name]
+		}
+	}
+	named := namedOf(info.TypeOf(sel.X))
+	if named == nil || named.Obj().Pkg() == nil {
+		return false
+	}
+	return gen.methods[named.Obj().Pkg().Path()+"."+named.Obj().Name()][sel.Sel.Name]
+}
+
+// errorNode finds what a type error is about: a bare identifier, or the
+// selector whose Sel it is at.
+func errorNode(l *loaded, te types.Error) (bare *ast.Ident, sel *ast.SelectorExpr) {
 	for _, f := range l.pkg.Syntax {
 		if te.Pos < f.FileStart || te.Pos > f.FileEnd {
 			continue
@@ -261,25 +286,69 @@ func tolerated(l *loaded, te types.Error, gen *generated) bool {
 			return true
 		})
 	}
-	info := l.pkg.TypesInfo
-	switch {
-	case bare != nil:
-		return strings.HasPrefix(te.Msg, "undefined: ") && gen.funcs[l.path][bare.Name]
-	case sel == nil:
-		return false
-	}
-	if id, ok := sel.X.(*ast.Ident); ok {
-		if pn, ok := info.Uses[id].(*types.PkgName); ok {
-			return gen.funcs[pn.Imported().Path()][sel.Sel.Name]
-		}
-	}
-	t := info.TypeOf(sel.X)
+	return bare, sel
+}
+
+// namedOf is the named type of t or of what t points to, or nil.
+func namedOf(t types.Type) *types.Named {
 	if p, ok := t.(*types.Pointer); ok {
 		t = p.Elem()
 	}
-	named, ok := types.Unalias(t).(*types.Named)
-	if !ok || named.Obj().Pkg() == nil {
-		return false
+	named, _ := types.Unalias(t).(*types.Named)
+	return named
+}
+
+// wrapperBase returns F for FAsync and FLater, the names a task F would
+// generate, or "".
+func wrapperBase(name string) string {
+	for _, suffix := range []string{"Async", "Later"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok && base != "" {
+			return base
+		}
 	}
-	return gen.methods[named.Obj().Pkg().Path()+"."+named.Obj().Name()][sel.Sel.Name]
+	return ""
+}
+
+// undirectedHint says how to get the name that te finds undefined, when
+// it is what a task would generate (FAsync, FLater) and F exists without
+// a directive: "add //futures:task to F".
+func undirectedHint(l *loaded, te types.Error) string {
+	bare, sel := errorNode(l, te)
+	info := l.pkg.TypesInfo
+	var fn *types.Func
+	var label string
+	switch {
+	case bare != nil && strings.HasPrefix(te.Msg, "undefined: "):
+		base := wrapperBase(bare.Name)
+		if base == "" || l.pkg.Types == nil {
+			return ""
+		}
+		fn, _ = l.pkg.Types.Scope().Lookup(base).(*types.Func)
+		label = base
+	case sel != nil:
+		base := wrapperBase(sel.Sel.Name)
+		if base == "" {
+			return ""
+		}
+		if id, ok := sel.X.(*ast.Ident); ok {
+			if pn, ok := info.Uses[id].(*types.PkgName); ok {
+				fn, _ = pn.Imported().Scope().Lookup(base).(*types.Func)
+				label = id.Name + "." + base
+				break
+			}
+		}
+		t := info.TypeOf(sel.X)
+		if t == nil {
+			return ""
+		}
+		obj, _, _ := types.LookupFieldOrMethod(t, true, l.pkg.Types, base)
+		fn, _ = obj.(*types.Func)
+		if named := namedOf(t); named != nil {
+			label = named.Obj().Name() + "." + base
+		}
+	}
+	if fn == nil || label == "" {
+		return ""
+	}
+	return fmt.Sprintf("add //futures:task to %s (%s) to generate it", label, positionString(l.pkg.Fset.Position(fn.Pos())))
 }

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +38,10 @@ type VetPackage struct {
 	// Output is the generated file's name, as for Config; "" means
 	// DefaultOutput.
 	Output string
+	// IgnoredFiles are the package's files that the build constraints
+	// exclude (analysis.Pass.IgnoredFiles): as in Run, their directives
+	// count for the registrations of the unconstrained generated file.
+	IgnoredFiles []string
 }
 
 // Diagnostic is a problem Vet found, positioned in VetPackage.Fset: an
@@ -89,9 +94,11 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	pkg := &packages.Package{PkgPath: l.path, Name: l.name, Fset: vp.Fset}
 	l.pkg = pkg
 	generatedSyntax := map[string]*ast.File{}
+	e := &errs{fset: vp.Fset}
 	for _, f := range vp.Files {
 		name := sourceName(vp.Fset, f)
 		if strings.HasSuffix(name, "_test.go") {
+			warnTestDirectives(f, e)
 			continue
 		}
 		if l.dir == "" {
@@ -106,16 +113,42 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		pkg.Syntax = append(pkg.Syntax, f)
 	}
 
+	excluded := map[string][]byte{}
+	for _, name := range vp.IgnoredFiles {
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := readFile(name)
+		if err != nil {
+			return nil, err
+		}
+		l.excluded = append(l.excluded, name)
+		if !isGenerated(src) && packageClause(src) == l.name {
+			excluded[name] = src
+		}
+	}
+	l.sources = map[string][]byte{}
+	l.addExcluded(vp.Fset, excluded)
+
 	// Find, and with no directive and no generated file, stop there.
-	e := &errs{fset: vp.Fset}
 	p := newPlan(l, e)
-	if len(p.decls) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 {
+	if len(p.sites) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 {
 		return diagnostics(vp, e), nil
 	}
 	// The OpenAPI documents futuresgen wrote, and the other JSON files,
 	// which are no file of the package for the driver: read from disk.
 	if err := l.scanDocs(); err != nil {
 		return nil, err
+	}
+
+	// The sources, which give the build constraints of generated files.
+	for _, f := range pkg.Syntax {
+		name := sourceName(vp.Fset, f)
+		src, err := readFile(name)
+		if err != nil {
+			return nil, err
+		}
+		l.sources[name] = src
 	}
 
 	// Type-check, check and place.
@@ -132,6 +165,11 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		return nil, err
 	}
 	diags := diagnostics(vp, e)
+	// The command that brings the files up to date.
+	fix := "run futuresgen on this package"
+	if slices.ContainsFunc(slices.Collect(maps.Values(l.sources)), func(src []byte) bool { return runsFuturesgen.Match(src) }) {
+		fix = "run go generate"
+	}
 	for _, name := range l.generated {
 		if _, wanted := files[filepath.Base(name)]; !wanted {
 			// At the package clause of a file that is not generated, when
@@ -144,7 +182,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 				at = pkg.Syntax[0].Package
 			}
 			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-				"%s is orphaned: no directive of this package generates it any more; run go generate, which removes it", filepath.Base(name))})
+				"%s is orphaned: no directive of this package generates it any more; %s, which removes it", filepath.Base(name), fix)})
 		}
 	}
 	for _, of := range p.files {
@@ -156,7 +194,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		i := slices.IndexFunc(l.generated, func(name string) bool { return filepath.Base(name) == of.name })
 		if i < 0 {
 			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-				"%s is missing: the directives of this package generate it; run go generate", of.name)})
+				"%s is missing: the directives of this package generate it; %s", of.name, fix)})
 			continue
 		}
 		have, err := readFile(l.generated[i])
@@ -169,8 +207,8 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		// No fix: drivers do not apply fixes to generated files, and go
 		// generate is the remedy anyway.
 		diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
-			"%s is stale: from line %d on, it is not what the directives of this package generate; run go generate",
-			of.name, firstDifference(have, want))})
+			"%s is stale: from line %d on, it is not what the directives of this package generate; %s",
+			of.name, firstDifference(have, want), fix)})
 	}
 	if a := p.api; a != nil {
 		at := a.decl.line.Slash

@@ -142,3 +142,129 @@ func describe(p *plan, changes []Change, check bool) string {
 	}
 	return what + ", " + strings.Join(parts, ", ")
 }
+
+// futuresModule is the module of the runtime that generated code imports.
+const futuresModule = "github.com/gofutures/futures"
+
+// moduleFacts reads what the runs need from the go.mod files of the
+// candidates' modules, once each.
+type moduleFacts struct {
+	env     []string
+	byGoMod map[string]*goModFacts
+	warned  map[string]bool
+}
+
+// goModFacts are what a go.mod says about futures: whether it requires
+// the module, and lists futuresgen as a tool.
+type goModFacts struct {
+	requires, tool bool
+	read           bool // false when go.mod could not be read
+}
+
+func (m *moduleFacts) facts(mod *listedModule) *goModFacts {
+	if mod == nil || mod.GoMod == "" {
+		return nil
+	}
+	if f, ok := m.byGoMod[mod.GoMod]; ok {
+		return f
+	}
+	f := &goModFacts{}
+	if data, err := os.ReadFile(mod.GoMod); err == nil {
+		f.read = true
+		f.requires, f.tool = readGoMod(data)
+	}
+	m.byGoMod[mod.GoMod] = f
+	return f
+}
+
+// tool reports whether mod's go.mod lists futuresgen as a tool.
+func (m *moduleFacts) tool(mod *listedModule) bool {
+	f := m.facts(mod)
+	return f != nil && f.tool
+}
+
+// warning says, once per module, that mod does not require futures,
+// whose runtime the generated code imports; nil when it does, or when
+// that cannot be told: in futures itself, without a go.mod, or in a
+// workspace, whose go.work may provide futures.
+func (m *moduleFacts) warning(mod *listedModule) *Error {
+	f := m.facts(mod)
+	if f == nil || !f.read || f.requires || mod.Path == futuresModule || m.warned[mod.Path] || inWorkspace(m.env, filepath.Dir(mod.GoMod)) {
+		return nil
+	}
+	if m.warned == nil {
+		m.warned = map[string]bool{}
+	}
+	m.warned[mod.Path] = true
+	return &Error{Msg: fmt.Sprintf("warning: the generated code imports %s/runtime, which %s does not require (%s): run go get %s",
+		futuresModule, mod.Path, relPath(mod.GoMod), futuresModule)}
+}
+
+// readGoMod reads whether a go.mod requires futures and lists futuresgen
+// as a tool, line by line as the go command writes them: single
+// directives and blocks, with comments.
+func readGoMod(data []byte) (requires, tool bool) {
+	block := ""
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 0:
+			continue
+		case block != "" && fields[0] == ")":
+			block = ""
+			continue
+		case block == "" && len(fields) == 2 && fields[1] == "(":
+			block = fields[0]
+			continue
+		}
+		verb := block
+		if block == "" {
+			verb, fields = fields[0], fields[1:]
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		switch {
+		case verb == "require" && strings.Trim(fields[0], `"`) == futuresModule:
+			requires = true
+		case verb == "tool" && strings.Trim(fields[0], `"`) == futuresModule+"/cmd/futuresgen":
+			tool = true
+		}
+	}
+	return requires, tool
+}
+
+// inWorkspace reports whether the go command, run in dir with env, uses a
+// go.work file: GOWORK names one, or, unless it is off, one is in dir or a
+// parent.
+func inWorkspace(env []string, dir string) bool {
+	if env == nil {
+		env = os.Environ()
+	}
+	gowork := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GOWORK="); ok {
+			gowork = v
+		}
+	}
+	switch gowork {
+	case "off":
+		return false
+	case "", "auto":
+	default:
+		return true
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
+}

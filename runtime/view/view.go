@@ -142,15 +142,15 @@ func NewConfig(opts ...Option) *Config {
 
 // Handle registers on mux, at spec.Pattern, the handler of a view whose
 // generated function fn binds the request and calls the user's function.
-// It fails when the view's template cannot be parsed; mux.Handle panics, as
-// always, on a pattern that conflicts with another.
+// It fails when the view's template cannot be parsed, and with a
+// *ConflictError, where mux.Handle would panic, when the pattern conflicts
+// with one registered before on mux: the error names both views.
 func Handle[T any](mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.Context, r *http.Request) (T, error)) error {
 	h, err := newHandler(c, spec, fn)
 	if err != nil {
 		return err
 	}
-	mux.Handle(spec.Pattern, h)
-	return nil
+	return handle(mux, spec, h)
 }
 
 // HandleEmpty is Handle for a view that returns only an error: success is

@@ -38,3 +38,6 @@ func Caller(ctx context.Context, m *Mailer) {
 	SendAsync(ctx, "a", nil)
 	m.SweepLater(ctx)
 }
+
+// Service is in every build.
+type Service struct{}

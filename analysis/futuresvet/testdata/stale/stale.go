@@ -2,6 +2,8 @@
 // retries=2, so that its generated file is stale but still compiles.
 package stale
 
+//go:generate go tool futuresgen
+
 import "context"
 
 // want +2 `futures_gen.go is stale: from line \d+ on, it is not what the directives of this package generate; run go generate`

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/netip"
@@ -248,6 +249,17 @@ func Raw(ctx context.Context, r *http.Request) (map[string]string, error) {
 		"header": r.Header.Get("X-Raw"),
 		"ctx":    fmt.Sprint(r.Context() == ctx),
 	}, nil
+}
+
+// RawItem reads its path wildcard and its body itself, under maxbody.
+//
+//futures:view PUT /raw/{id} maxbody=1KiB
+func RawItem(r *http.Request) (map[string]string, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, view.Wrap(http.StatusRequestEntityTooLarge, "too large", err)
+	}
+	return map[string]string{"id": r.PathValue("id"), "size": fmt.Sprint(len(body))}, nil
 }
 
 // Page is rendered by page.html for browsers, as JSON for the others.

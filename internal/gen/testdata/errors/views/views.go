@@ -81,3 +81,31 @@ func Generic[T any](ctx context.Context) (T, error) { var z T; return z, nil }
 
 //futures:view GET /raw
 func Raw(r *http.Request, extra int) error { return nil }
+
+//futures:view GET /things/{id}
+func ByID(req struct {
+	ID string `path:"id"`
+}) (string, error) {
+	return req.ID, nil
+}
+
+//futures:view GET /things/{name}
+func ByName(req struct {
+	Name string `path:"name"`
+}) (string, error) {
+	return req.Name, nil
+}
+
+//futures:view GET /overlap/{x}/b
+func OverlapA(req struct {
+	X string `path:"x"`
+}) (string, error) {
+	return req.X, nil
+}
+
+//futures:view GET /overlap/c/{y}
+func OverlapB(req struct {
+	Y string `path:"y"`
+}) (string, error) {
+	return req.Y, nil
+}

@@ -17,7 +17,7 @@ func Tick(ctx context.Context) {}
 //futures:task every=24h delay=1h queue="nightly"
 func Nightly() (string, error) { return "", nil }
 
-//futures:task timeout=1ns backoff=1us
+//futures:task timeout=1ns retries=1 backoff=1us
 func Tiny(ctx context.Context) error { return nil }
 
 // Message travels as JSON.

@@ -59,9 +59,3 @@ func Composite(ctx context.Context, l List[string], a Alias, m map[string]List[i
 }, arr [3]byte, r *http.Request, q url.Values, e any) ([]List[int], error) {
 	return nil, nil
 }
-
-// ContextLater takes a context that is not first: it is an ordinary
-// argument.
-//
-//futures:task
-func ContextLater(n int, ctx context.Context) error { return nil }

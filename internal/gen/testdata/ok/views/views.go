@@ -74,6 +74,17 @@ func Home() (string, error) { return "home", nil }
 //futures:view DELETE /raw
 func Raw(ctx context.Context, r *http.Request) error { return nil }
 
+// RawItem reads its wildcard itself: a view of the raw request has full
+// control.
+//
+//futures:view GET /raw/{id}
+func RawItem(r *http.Request) (Page, error) { return Page{Title: r.PathValue("id")}, nil }
+
+// RawUpload reads its body itself, which maxbody limits.
+//
+//futures:view POST /raw/{name...} maxbody=1KiB
+func RawUpload(ctx context.Context, r *http.Request) error { return nil }
+
 //futures:view GET /slow
 func Slow(ctx context.Context) *future.Future[[]Page] { return future.Resolved([]Page(nil)) }
 

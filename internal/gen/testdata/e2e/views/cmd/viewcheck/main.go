@@ -570,6 +570,14 @@ func checkRaw(c *site) {
 			fail("*http.Request view: got %v; want %v", m, want)
 		}
 	}
+	// A raw view reads its wildcard itself, and its body under maxbody.
+	var item map[string]string
+	if c.do("*http.Request view with a wildcard", "PUT", "/raw/7", nil, "0123456789").json(200, &item) {
+		if want := map[string]string{"id": "7", "size": "10"}; !reflect.DeepEqual(item, want) {
+			fail("*http.Request view with a wildcard: got %v; want %v", item, want)
+		}
+	}
+	c.do("*http.Request view, body over maxbody=1KiB", "PUT", "/raw/7", nil, strings.Repeat("x", 2000)).problem(413)
 }
 
 func checkTemplates(c *site) {
