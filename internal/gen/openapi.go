@@ -42,6 +42,13 @@ func (a *api) build(p *plan, e *errs) {
 			views = append(views, v)
 		}
 	}
+	// A view in a file that the build constraints leave out has no types
+	// to describe: the document is that of this build.
+	for _, site := range excludedSites(p.loaded) {
+		if site.kind == "view" {
+			e.warn(site.at, "this view is in a file that the build constraints exclude: the OpenAPI document describes the views of this build only (GOOS, GOARCH and tags of the run)")
+		}
+	}
 	docs := p.docIndex()
 	s := newSchemaSet(p.pkg.Types, a.v30(), docs, e)
 	a.responses = map[int]problemResponse{}
