@@ -1,7 +1,12 @@
 // Package views is the annotated package of the end-to-end test of views
 // (internal/gen/e2e_views_test.go): futuresgen generates its handlers in a
 // temporary module, and cmd/viewcheck serves them with runtime/server and
-// checks them as an HTTP client on loopback.
+// checks them as an HTTP client on loopback. The contract test
+// (contracttest/) checks its OpenAPI document, and every request and
+// response of a viewcheck run against it, with a validator we did not
+// write.
+//
+//futures:api title="End-to-end views" version=1.0.0
 package views
 
 import (

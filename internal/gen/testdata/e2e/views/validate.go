@@ -1,0 +1,69 @@
+package views
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofutures/futures/runtime/view"
+)
+
+// Account is what Register takes, and answers.
+type Account struct {
+	ID      string            `json:"id" validate:"required,uuid"`
+	Email   string            `json:"email" validate:"required,email"`
+	Name    string            `json:"name" validate:"required,min=2,max=20"`
+	Age     int               `json:"age,omitempty" validate:"omitempty,gte=18,lte=130"`
+	Site    string            `json:"site,omitempty" validate:"omitempty,url"`
+	Plan    string            `json:"plan" validate:"oneof=free pro"`
+	Tags    []string          `json:"tags,omitempty" validate:"max=3,dive,alpha"`
+	Labels  map[string]string `json:"labels,omitempty" validate:"dive,max=8"`
+	Address *Address          `json:"address,omitempty"`
+	Host    string            `json:"host,omitempty" validate:"omitempty,hostname"`
+	IP      string            `json:"ip,omitempty" validate:"omitempty,ip"`
+	Code    string            `json:"code,omitempty" validate:"omitempty,alphanum,len=4"`
+	Amount  string            `json:"amount,omitempty" validate:"omitempty,numeric"`
+	Born    string            `json:"born,omitempty" validate:"omitempty,datetime=2006-01-02"`
+	Agreed  bool              `json:"agreed" validate:"required"`
+}
+
+// Address is where an account lives.
+type Address struct {
+	Street  string `json:"street" validate:"required"`
+	Country string `json:"country" validate:"len=2,alpha"`
+}
+
+// RegisterRequest has rules on every kind of parameter and in its body.
+type RegisterRequest struct {
+	Org    string   `path:"org" validate:"alphanum,max=10"`
+	Invite string   `query:"invite" validate:"omitempty,len=8"`
+	Limit  *int     `query:"limit" validate:"omitempty,min=1,max=10"`
+	Token  string   `header:"X-Token" validate:"required"`
+	Tags   []string `query:"tag" validate:"dive,alpha"`
+	Body   Account
+}
+
+// Register creates an account in an organization; the rules of its
+// request are checked before it runs.
+//
+//futures:view POST /orgs/{org}/accounts status=201 errors=409
+func Register(ctx context.Context, req RegisterRequest) (Account, error) {
+	if req.Body.Email == "taken@example.com" {
+		return Account{}, view.Error(http.StatusConflict, "the email is taken")
+	}
+	return req.Body, nil
+}
+
+// Tree contains itself: its rules are checked at every depth.
+type Tree struct {
+	Name string  `json:"name" validate:"required"`
+	Kids []*Tree `json:"kids,omitempty" validate:"max=3,dive"`
+}
+
+// PutTree takes a tree, which must be there.
+//
+//futures:view PUT /trees
+func PutTree(req struct {
+	Tree *Tree `body:"json" validate:"required"`
+}) (Tree, error) {
+	return *req.Tree, nil
+}
