@@ -213,6 +213,18 @@ func (a *api) operation(v *view, s *schemaSet, docs *docIndex) *jsonObject {
 		param.set("schema", s.paramSchema(b.typ, b.rules))
 		params = append(params, param)
 	}
+	if v.request == requestHTTP {
+		// The view reads the request itself: its path's wildcards are all
+		// the document knows of it.
+		wildcards, _ := patternWildcards(v.pattern)
+		for _, w := range wildcards {
+			param := newObject().set("name", w).set("in", "path")
+			if strings.Contains(v.pattern, "{"+w+"...}") {
+				param.set("description", "The rest of the path: it may hold slashes.")
+			}
+			params = append(params, param.set("required", true).set("schema", newObject().set("type", "string")))
+		}
+	}
 	if len(params) > 0 {
 		op.set("parameters", params)
 	}
@@ -300,12 +312,18 @@ func (v *view) problemResponses() []problemResponse {
 		}
 	}
 	requestID := [2]string{"X-Request-ID", "the request's ID in the server's log"}
+	const tooLarge = "the body is larger than the view takes (maxbody), or has more JSON values or nesting than the decoder takes"
 	if v.request == requestStruct {
 		add(http.StatusBadRequest, "a value of the request is invalid; errors lists each one")
 	}
+	if v.request == requestHTTP && v.maxBody > 0 {
+		// The view reads the body itself, under maxbody.
+		add(http.StatusRequestEntityTooLarge, tooLarge)
+		add(http.StatusServiceUnavailable, "the server has no room for the body now", [2]string{"Retry-After", "seconds to wait before retrying"})
+	}
 	if v.body != nil {
 		add(http.StatusRequestTimeout, "the body did not arrive in time")
-		add(http.StatusRequestEntityTooLarge, "the body is larger than the view takes (maxbody), or has more JSON values or nesting than the decoder takes")
+		add(http.StatusRequestEntityTooLarge, tooLarge)
 		add(http.StatusUnsupportedMediaType, "the body is not sent as application/json (or application/*+json)",
 			[2]string{"Accept-Post", "the media type a POST body must have: application/json"},
 			[2]string{"Accept-Patch", "the media type a PATCH body must have: application/json"})

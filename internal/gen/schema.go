@@ -28,7 +28,9 @@ import (
 //     omitempty or omitzero leave nil out;
 //   - an object refuses unknown properties (additionalProperties: false)
 //     when it is decoded strictly, as request bodies are unless
-//     body:"json,allowunknown", and is only ever decoded so.
+//     body:"json,allowunknown"; a type decoded both ways has a second
+//     component for the bodies that allow unknown properties (Name_loose),
+//     and so do the types it reaches there.
 //
 // A type that marshals itself with MarshalJSON, other than the standard
 // library's known ones, has no schema the generator could know: it is
@@ -40,7 +42,7 @@ type schemaSet struct {
 	v30    bool
 	docs   *docIndex
 	e      *errs
-	comps  typeutil.Map // *types.Named → *component
+	comps  typeutil.Map // *types.Named → *[2]*component: strict, loose
 	list   []*component
 	warned map[*types.TypeName]bool
 	// problem is the component of the runtime's problem responses.
@@ -50,6 +52,7 @@ type schemaSet struct {
 // component is a named type's entry in #/components/schemas.
 type component struct {
 	t      *types.Named // nil for the problem schema
+	loose  bool         // the variant for bodies that allow unknown fields
 	name   string
 	use    use
 	marked bool
@@ -92,7 +95,7 @@ func (s *schemaSet) mark(t types.Type, u use) {
 		return
 	}
 	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
-		c := s.component(n)
+		c := s.component(n, u.loose)
 		if c.use.covers(u) && c.marked {
 			return
 		}
@@ -124,12 +127,23 @@ func (s *schemaSet) markInside(t types.Type, u use) {
 	}
 }
 
-func (s *schemaSet) component(n *types.Named) *component {
-	if c, ok := s.comps.At(n).(*component); ok {
+// component returns the component of n, or of its variant for bodies that
+// allow unknown fields when loose.
+func (s *schemaSet) component(n *types.Named, loose bool) *component {
+	variants, _ := s.comps.At(n).(*[2]*component)
+	if variants == nil {
+		variants = new([2]*component)
+		s.comps.Set(n, variants)
+	}
+	i := 0
+	if loose {
+		i = 1
+	}
+	if c := variants[i]; c != nil {
 		return c
 	}
-	c := &component{t: n, home: n.Obj().Pkg(), base: baseName(n), homePath: n.Obj().Pkg().Path()}
-	s.comps.Set(n, c)
+	c := &component{t: n, loose: loose, home: n.Obj().Pkg(), base: baseName(n), homePath: n.Obj().Pkg().Path()}
+	variants[i] = c
 	s.list = append(s.list, c)
 	return c
 }
@@ -141,6 +155,11 @@ func (s *schemaSet) component(n *types.Named) *component {
 func (s *schemaSet) assignNames() {
 	byBase := map[string][]*component{}
 	for _, c := range s.list {
+		if c.loose {
+			if variants := s.comps.At(c.t).(*[2]*component); variants[0] != nil {
+				c.base += "_loose"
+			}
+		}
 		byBase[c.base] = append(byBase[c.base], c)
 	}
 	taken := map[string]bool{}
@@ -307,7 +326,11 @@ func (s *schemaSet) buildComponents() *jsonObject {
 		} else {
 			sch = s.structural(c.t.Underlying(), c.use, nil)
 		}
-		if doc := s.docs.typeDoc(c.t.Obj()); doc != "" {
+		doc := s.docs.typeDoc(c.t.Obj())
+		if c.loose && strings.HasSuffix(c.name, "_loose") {
+			doc = strings.TrimSpace(doc + "\n\nThis form accepts unknown properties, as the bodies that allow them do.")
+		}
+		if doc != "" {
 			sch = setFirst(sch, "description", doc)
 		}
 		out.set(c.name, sch)
@@ -336,7 +359,7 @@ func (s *schemaSet) schemaOf(t types.Type, u use) *jsonObject {
 		return sp
 	}
 	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
-		return ref(s.component(n))
+		return ref(s.component(n, u.loose && !u.strict))
 	}
 	return s.structural(t.Underlying(), u, nil)
 }
