@@ -54,6 +54,7 @@ func TestDocumentsValidate(t *testing.T) {
 		"../internal/gen/testdata/ok/api/openapi.json.golden",
 		"../internal/gen/testdata/ok/api30/notes.json.golden",
 		"notes/openapi.json",
+		"../examples/signup/openapi.json",
 	} {
 		t.Run(path, func(t *testing.T) {
 			doc, err := os.ReadFile(path)

@@ -144,7 +144,7 @@ func checkAPI(p *plan, d *decl, e *errs) *api {
 		e.add(d.at(d.dir.kindOff), "//futures:api needs version=…, the version of the API that the document describes, such as version=1.0.0")
 		ok = false
 	}
-	a.description = strings.TrimSpace(d.file.Doc.Text())
+	a.description = prose(d.file.Doc.Text())
 	if v := opts["description"]; v.set {
 		a.description = v.str
 	}

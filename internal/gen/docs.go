@@ -37,7 +37,7 @@ func newDocIndex(files []*ast.File, info *types.Info) *docIndex {
 						doc = n.Doc
 					}
 					if obj, ok := info.Defs[ts.Name].(*types.TypeName); ok && doc != nil {
-						d.types[obj] = strings.TrimSpace(doc.Text())
+						d.types[obj] = prose(doc.Text())
 					}
 				}
 			case *ast.StructType:
@@ -69,10 +69,10 @@ func (d *docIndex) fieldDoc(v *types.Var) string {
 		return ""
 	}
 	if f.Doc != nil {
-		return strings.TrimSpace(f.Doc.Text())
+		return prose(f.Doc.Text())
 	}
 	if f.Comment != nil {
-		return strings.TrimSpace(f.Comment.Text())
+		return prose(f.Comment.Text())
 	}
 	return ""
 }
@@ -108,7 +108,7 @@ func summarize(doc string) (summary, rest string) {
 		break
 	}
 	summary = strings.Join(strings.Fields(doc[:end]), " ")
-	rest = strings.TrimSpace(doc[end:])
+	rest = prose(strings.TrimLeft(doc[end:], " "))
 	return summary, rest
 }
 
@@ -122,3 +122,28 @@ func deprecated(doc string) bool {
 	}
 	return false
 }
+
+// prose returns a doc comment's text for a description: the lines of each
+// paragraph joined, so that the JSON reads as the rendered text will,
+// while indented lines (code blocks, lists' continuations) and blank lines
+// stay as they are, as CommonMark needs them.
+func prose(text string) string {
+	var b strings.Builder
+	lines := strings.Split(strings.TrimLeft(strings.TrimRight(text, " \t\n"), "\n"), "\n")
+	for i, line := range lines {
+		if i > 0 {
+			prev := lines[i-1]
+			joinable := prev != "" && line != "" && !indented(prev) && !indented(line) &&
+				!strings.HasPrefix(line, "- ") && !strings.HasPrefix(line, "* ")
+			if joinable {
+				b.WriteByte(' ')
+			} else {
+				b.WriteByte('\n')
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func indented(line string) bool { return strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") }

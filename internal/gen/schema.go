@@ -865,8 +865,8 @@ func problemSchema() *jsonObject {
 			set("detail", str("what is wrong with the value"))).
 		set("required", []string{"in", "name", "detail"})
 	return newObject().
-		set("type", "object").
 		set("description", "An RFC 9457 problem: the response to a request that failed. Its detail is written for the client; a server error's details stay in the server's log, under request_id.").
+		set("type", "object").
 		set("properties", newObject().
 			set("type", str("a URI reference that identifies the problem type: about:blank")).
 			set("title", str("the status's standard text")).
