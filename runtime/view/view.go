@@ -8,7 +8,9 @@
 // # Errors and what the client sees
 //
 // Every error response is RFC 9457 application/problem+json. Binding
-// problems are a 400 that lists each bad field and where it came from; a
+// problems are a 400 that lists each bad field and where it came from,
+// with the rules of validate tags that the bound values break (generated
+// code checks them, with IsEmail and the other checks here); a
 // body over the view's limit, or over the JSON decoder's limits, is a 413;
 // a body that is not typed as JSON is a 415; a body that found no room in
 // the server's BodyBudget is a 503 with Retry-After. An error with a
