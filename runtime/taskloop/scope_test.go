@@ -358,33 +358,45 @@ func TestScopeUsesLoopOfLater(t *testing.T) {
 	}
 }
 
-// TestScopeCloseWaitsForRoom: Close submits under policy Block even when
-// the request's context has ended, so that a client that went away does not
-// lose the work it caused.
-func TestScopeCloseWaitsForRoom(t *testing.T) {
-	l := startLoop(t, taskloop.Options{Workers: 1, QueueSize: 1})
-	bl := newBlocker(t)
-	bl.submit(l)
-	recv(t, bl.started)
-	taskloop.Submit(context.Background(), l, taskloop.Spec{}, ok)
+// TestLaterWaitsForRoom: under policy Block, Later waits for room in the
+// queue before the response, since Close never waits: until there is room,
+// or until the request's context ends, after which the task is kept
+// anyway: a client that went away does not lose the work it caused.
+func TestLaterWaitsForRoom(t *testing.T) {
+	for _, end := range []string{"room", "client gone"} {
+		t.Run(end, func(t *testing.T) {
+			l := startLoop(t, taskloop.Options{Workers: 1, QueueSize: 1})
+			bl := newBlocker(t)
+			bl.submit(l)
+			recv(t, bl.started)
+			taskloop.Submit(context.Background(), l, taskloop.Spec{}, ok)
 
-	reqCtx, cancel := context.WithCancel(context.Background())
-	ctx, scope := taskloop.NewScope(taskloop.WithLoop(reqCtx, l))
-	f := taskloop.Later(ctx, taskloop.Spec{}, ok)
-	cancel()
-	closed := make(chan struct{})
-	go func() {
-		scope.Close()
-		close(closed)
-	}()
-	eventually(t, "Close to wait for room", func() bool { return l.Stats().Queued == 2 })
-	bl.free()
-	recv(t, closed)
-	if v, err := await(t, f); v != "ok" || err != nil {
-		t.Fatalf("got %q, %v", v, err)
-	}
-	shutdown(t, l)
-	if s := checkIdle(t, l); s.Rejected != 0 || s.Succeeded != 3 {
-		t.Fatalf("stats %+v", s)
+			reqCtx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ctx, scope := taskloop.NewScope(taskloop.WithLoop(reqCtx, l))
+			got := make(chan *future.Future[string], 1)
+			go func() { got <- taskloop.Later(ctx, taskloop.Spec{}, ok) }()
+			eventually(t, "Later to wait for room", func() bool { return l.Stats().Queued == 2 })
+			if end == "room" {
+				bl.free()
+			} else {
+				cancel()
+			}
+			f := recv(t, got)
+			scope.Close()
+			if end == "client gone" {
+				if _, done := f.Peek(); done {
+					t.Fatal("the after-response task resolved while the loop was still full")
+				}
+				bl.free()
+			}
+			if v, err := await(t, f); v != "ok" || err != nil {
+				t.Fatalf("got %q, %v", v, err)
+			}
+			shutdown(t, l)
+			if s := checkIdle(t, l); s.Rejected != 0 || s.Succeeded != 3 {
+				t.Fatalf("stats %+v", s)
+			}
+		})
 	}
 }
