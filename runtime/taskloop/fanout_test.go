@@ -362,3 +362,35 @@ func TestHardStopFailsInlineTasks(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestTasksSubmitDuringShutdown: once Shutdown has begun, the loop refuses
+// new work, but a running task may still start tasks, which finish work
+// accepted before (a fan-out half done): the graceful Shutdown runs them.
+func TestTasksSubmitDuringShutdown(t *testing.T) {
+	l := startLoop(t, taskloop.Options{Workers: 2, QueueSize: 4})
+	ctx := taskloop.WithLoop(context.Background(), l)
+	began := shutdownBegan(l)
+	var ran atomic.Int64
+	parent := taskloop.Async(ctx, taskloop.Spec{Name: "spread"}, func(ctx context.Context) (struct{}, error) {
+		<-began
+		return struct{}{}, spread(ctx, 6, &ran)
+	})
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- l.Shutdown(context.Background()) }()
+	recv(t, began)
+	if r := resolved(t, taskloop.Submit(context.Background(), l, taskloop.Spec{Name: "outside"}, ok)); !errors.Is(r.Err, taskloop.ErrClosed) {
+		t.Fatalf("submitted from outside during Shutdown: %v, want ErrClosed", r.Err)
+	}
+	if err := recv(t, shutdownErr); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := await(t, parent); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(1)<<7 - 1; ran.Load() != want {
+		t.Fatalf("%d of the fan-out's %d tasks ran", ran.Load(), want)
+	}
+	if s := checkIdle(t, l); s.Rejected != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}

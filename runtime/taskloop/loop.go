@@ -401,7 +401,9 @@ func (e *ShutdownError) Unwrap() []error {
 // or ctx ends, whichever is first.
 //
 // From the moment Shutdown begins, submitting fails with ErrClosed, and so
-// do submitters waiting for room. Queued and running tasks run to
+// do submitters waiting for room; only the loop's running tasks may still
+// submit, since what they start finishes work accepted before (a fan-out
+// half done), until the loop stops hard. Queued and running tasks run to
 // completion, including their retries; periodic tasks end (their futures
 // resolve with the last run's value); tasks still waiting for their first
 // delayed start fail with ErrStopped. When ctx ends first, Shutdown cancels

@@ -22,11 +22,15 @@ func TestDelayedTasksHoldNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
-	// Hold the only worker so that the queue fills.
+	started := make(chan struct{})
+	// Hold the only worker, out of the queue's count, so that the queue
+	// has room for exactly n.
 	block := taskloop.Submit(ctx, l, taskloop.Spec{Name: "block"}, func(context.Context) (int, error) {
+		close(started)
 		<-release
 		return 0, nil
 	})
+	<-started
 	before := runtime.NumGoroutine()
 	fs := make([]*future.Future[int], n)
 	var order []int // appended by the only worker

@@ -316,7 +316,7 @@ func valuesOf(ctx context.Context) context.Context {
 func (l *Loop) submit(ctx context.Context, t *task, forced bool) {
 	l.stats.submitted.Add(1)
 	l.live.Add(1)
-	if l.closingFlag.Load() {
+	if l.closingFlag.Load() && !l.takesDuringShutdown(ctx) {
 		l.reject(ctx, t, ErrClosed)
 		return
 	}
@@ -332,6 +332,14 @@ func (l *Loop) submit(ctx context.Context, t *task, forced bool) {
 		return // refused, or run already
 	}
 	l.place(t)
+}
+
+// takesDuringShutdown reports whether a loop that is shutting down still
+// takes a task submitted with ctx: one that a running task of the loop
+// submits finishes work accepted before, so a graceful Shutdown drains it
+// too, until the loop stops hard. Everyone else gets ErrClosed.
+func (l *Loop) takesDuringShutdown(ctx context.Context) bool {
+	return !l.stoppedFlag.Load() && runningTask(ctx, l) != nil
 }
 
 // tryAdmit counts one more task in the backlog if it is below limit.
@@ -398,7 +406,7 @@ func (l *Loop) waitRoomForLater(ctx context.Context, t *task) bool {
 		l.reject(ctx, t, err)
 		return false
 	}
-	if l.closingFlag.Load() {
+	if l.closingFlag.Load() && !l.takesDuringShutdown(ctx) {
 		return refuse(ErrClosed)
 	}
 	if l.backlog.Load() < limit {
@@ -709,7 +717,7 @@ func (t *task) waitChan() chan struct{} {
 // number of tasks at work where it was, and no worker waits on a task that
 // no worker is left to run.
 func (l *Loop) help(ctx context.Context, t *task, depth int32) {
-	for !t.settled.Load() {
+	for !t.settled.Load() && ctx.Err() == nil {
 		if l.take(t) {
 			l.runInline(t, depth)
 			continue // a retry may bring it back
