@@ -39,10 +39,11 @@ type Scope struct {
 	pending []pendingTask
 	started []*task // tasks started with Async under the scope while it is open
 
-	// The request's ID, on the outermost scope: req names the request,
-	// id is computed from it the first time a log asks.
-	req *http.Request
-	id  string
+	// The request's ID, on the outermost scope: named once SetRequest
+	// has been called; id is the client's, or made the first time a log
+	// asks.
+	named bool
+	id    string
 }
 
 type pendingTask struct {
@@ -241,8 +242,14 @@ func (s *Scope) SetRequest(r *http.Request) {
 	root := s.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
-	if root.req == nil && root.id == "" {
-		root.req = r
+	if root.named {
+		return
+	}
+	root.named = true
+	// Read the header now, in the handler's goroutine: a log may ask for
+	// the ID from another goroutine, once the handler is done with r.
+	if id := r.Header.Get("X-Request-ID"); reqid.Valid(id) {
+		root.id = id
 	}
 }
 
@@ -268,9 +275,8 @@ func RequestID(ctx context.Context) string {
 	root := s.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
-	if root.id == "" && root.req != nil {
-		root.id = reqid.FromRequest(root.req)
-		root.req = nil
+	if root.id == "" && root.named {
+		root.id = reqid.New()
 	}
 	return root.id
 }

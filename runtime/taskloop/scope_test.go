@@ -400,3 +400,44 @@ func TestLaterWaitsForRoom(t *testing.T) {
 		})
 	}
 }
+
+// TestAsyncEndsWithAbandonedRequest: under Middleware, a task that a
+// handler started with Async is cancelled when the client goes away before
+// the handler returns; its after-response task still runs.
+func TestAsyncEndsWithAbandonedRequest(t *testing.T) {
+	l := startLoop(t, taskloop.Options{Workers: 2})
+	started := make(chan *future.Future[bool], 1)
+	after := make(chan *future.Future[string], 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		ctx := taskloop.WithLoop(r.Context(), l)
+		after <- taskloop.Later(ctx, taskloop.Spec{Name: "after"}, ok)
+		started <- taskloop.Async(ctx, taskloop.Spec{Name: "work"}, func(ctx context.Context) (bool, error) {
+			select {
+			case <-ctx.Done():
+				return true, nil
+			case <-time.After(safety):
+				return false, nil
+			}
+		})
+		<-r.Context().Done() // the client goes away
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	work := recv(t, started)
+	cancel()
+	recv(t, errc)
+	if cancelled, err := await(t, work); !cancelled && !errors.Is(err, context.Canceled) {
+		t.Fatalf("the task of an abandoned request was not cancelled: %v, %v", cancelled, err)
+	}
+	if v, err := await(t, recv(t, after)); v != "ok" || err != nil {
+		t.Fatalf("after-response task: %q, %v", v, err)
+	}
+}

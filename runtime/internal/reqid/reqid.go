@@ -9,13 +9,21 @@ import (
 	"net/http"
 )
 
-// FromRequest returns r's X-Request-ID header when it is a token of at
-// most 64 characters (letters, digits, '-', '_', '.'), else a new random
-// ID of 16 hex digits. Callers that need the same ID twice keep the first.
+// FromRequest returns r's X-Request-ID header when Valid, else New().
+// Callers that need the same ID twice keep the first.
 func FromRequest(r *http.Request) string {
-	if id := r.Header.Get("X-Request-ID"); id != "" && len(id) <= 64 && IsToken(id) {
+	if id := r.Header.Get("X-Request-ID"); Valid(id) {
 		return id
 	}
+	return New()
+}
+
+// Valid reports whether a client's X-Request-ID can serve as the ID: a
+// token of 1 to 64 characters that IsToken accepts.
+func Valid(id string) bool { return id != "" && len(id) <= 64 && IsToken(id) }
+
+// New returns a random ID of 16 hex digits.
+func New() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
