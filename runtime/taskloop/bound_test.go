@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,4 +85,41 @@ func TestDelayedTaskWaitsForRoom(t *testing.T) {
 	}
 	shutdown(t, l)
 	checkIdle(t, l)
+}
+
+// TestBlockedSubmittersGoInOrder: submitters waiting for room (policy
+// Block) get it in the order they came, one per task that leaves the
+// queue, and newcomers queue behind them.
+func TestBlockedSubmittersGoInOrder(t *testing.T) {
+	l := startLoop(t, taskloop.Options{Workers: 1, QueueSize: 1})
+	b := newBlocker(t)
+	b.submit(l)
+	recv(t, b.started)
+	taskloop.Submit(context.Background(), l, taskloop.Spec{Name: "fill"}, ok)
+	const n = 5
+	var mu sync.Mutex
+	var order []int
+	fs := make(chan *future.Future[string], n)
+	for i := range n {
+		go func() {
+			fs <- taskloop.Submit(context.Background(), l, taskloop.Spec{Name: "waiter"}, func(context.Context) (string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				order = append(order, i)
+				return "ok", nil
+			})
+		}()
+		eventually(t, "the submitter to wait for room", func() bool { return l.Stats().Queued == int64(2+i) })
+	}
+	b.free()
+	for range n {
+		if _, err := await(t, recv(t, fs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, []int{0, 1, 2, 3, 4}) {
+		t.Fatalf("ran in order %v; want the order the submitters came in", order)
+	}
 }

@@ -89,6 +89,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -694,76 +695,80 @@ func (h *timerHeap) removeIf(drop func(*task) bool) []*task {
 	return out
 }
 
-// gate is where submitters wait for room in the queue (policy Block).
-// Whoever frees room wakes the first of them, which checks again: waiters
-// are woken in order, but a new submitter that finds room takes it
-// without queueing.
+// gate is where submitters wait for room in the queue (policy Block), in
+// the order they came: while any waits, a newcomer queues behind it, and
+// whoever frees room admits the first waiter on its behalf (calling its
+// admit function), so that a newcomer cannot take the room that a waiter
+// was woken for.
 type gate struct {
-	// n counts the waiters, registered before they check for room one
-	// last time; whoever frees room reads it after freeing, so that one of
-	// the two sees the other.
+	// n counts the waiters, those about to register included; whoever
+	// frees room reads it after freeing, and a waiter registers before it
+	// checks for room one last time, so that one of the two sees the
+	// other.
 	n       atomic.Int32
 	mu      sync.Mutex
-	waiters []chan struct{}
+	waiters []*waiter
 }
 
-// wait returns nil once check, called with the gate locked, reports true;
-// or an error when ctx ends (its error, with its cause) or when closing
-// is closed (ErrClosed).
-func (g *gate) wait(ctx context.Context, closing <-chan struct{}, check func() bool) error {
-	for {
-		g.mu.Lock()
-		g.n.Add(1)
-		if check() {
-			g.n.Add(-1)
-			g.mu.Unlock()
-			return nil
-		}
-		ch := make(chan struct{})
-		g.waiters = append(g.waiters, ch)
+type waiter struct {
+	ch    chan struct{} // closed once admitted
+	admit func() bool   // called with the gate locked
+}
+
+// wait returns nil once admit, called with the gate locked by wait or by
+// wake, has reported true; or an error when ctx ends (its error, with its
+// cause) or when closing is closed (ErrClosed), unless admit reported true
+// first.
+func (g *gate) wait(ctx context.Context, closing <-chan struct{}, admit func() bool) error {
+	g.mu.Lock()
+	g.n.Add(1)
+	if len(g.waiters) == 0 && admit() {
+		g.n.Add(-1)
 		g.mu.Unlock()
-		var err error
-		select {
-		case <-ch:
-			continue
-		case <-ctx.Done():
-			// Wrap the context's error, and its cause when that differs,
-			// so that errors.Is finds both.
-			err = ctx.Err()
-			if cause := context.Cause(ctx); cause != err {
-				err = fmt.Errorf("%w: %w", err, cause)
-			}
-		case <-closing:
-			err = ErrClosed
+		return nil
+	}
+	w := &waiter{ch: make(chan struct{}), admit: admit}
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+	var err error
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		// Wrap the context's error, and its cause when that differs,
+		// so that errors.Is finds both.
+		err = ctx.Err()
+		if cause := context.Cause(ctx); cause != err {
+			err = fmt.Errorf("%w: %w", err, cause)
 		}
-		g.mu.Lock()
-		for i, w := range g.waiters {
-			if w == ch {
-				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
-				g.n.Add(-1)
-				g.mu.Unlock()
-				return err
-			}
-		}
-		g.mu.Unlock()
-		// Woken while leaving: pass the room on.
-		g.wake()
+	case <-closing:
+		err = ErrClosed
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if i := slices.Index(g.waiters, w); i >= 0 {
+		g.waiters = slices.Delete(g.waiters, i, i+1)
+		g.n.Add(-1)
 		return err
 	}
+	return nil // admitted as it gave up: it has its room
 }
 
-// wake wakes the first waiter, if any.
-func (g *gate) wake() {
+// wake admits the waiters in order while their admit reports true: the
+// first only, or, with all, every one that fits.
+func (g *gate) wake(all bool) {
 	if g.n.Load() == 0 {
 		return
 	}
 	g.mu.Lock()
-	if len(g.waiters) > 0 {
-		ch := g.waiters[0]
+	defer g.mu.Unlock()
+	for len(g.waiters) > 0 && g.waiters[0].admit() {
+		close(g.waiters[0].ch)
 		g.waiters[0] = nil
 		g.waiters = g.waiters[1:]
 		g.n.Add(-1)
-		close(ch)
+		if !all {
+			return
+		}
 	}
-	g.mu.Unlock()
 }

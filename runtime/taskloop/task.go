@@ -327,8 +327,9 @@ func (l *Loop) submit(ctx context.Context, t *task, forced bool) {
 	switch {
 	case forced:
 		l.backlog.Add(1)
-	case l.tryAdmit(int64(l.opts.QueueSize)):
-	case !l.admitFull(ctx, t):
+	case l.room.n.Load() == 0 && l.tryAdmit(int64(l.opts.QueueSize)):
+		// Room, and nobody waits for it: the fast path.
+	case !l.admitSlow(ctx, t):
 		return // refused, or run already
 	}
 	l.place(t)
@@ -355,27 +356,34 @@ func (l *Loop) tryAdmit(limit int64) bool {
 	}
 }
 
-// admitFull decides about a task that found the backlog full: it reports
-// true once the task has its place, and false when it was refused or has
-// run (see the package documentation for why a task's own submissions
-// never wait).
-func (l *Loop) admitFull(ctx context.Context, t *task) bool {
-	if l.opts.WhenFull == Reject {
-		l.reject(ctx, t, ErrQueueFull)
-		return false
-	}
+// admitSlow decides about a task that found the backlog full, or others
+// waiting for room: it reports true once the task has its place, and
+// false when it was refused or has run (see the package documentation for
+// why a task's own submissions never wait).
+func (l *Loop) admitSlow(ctx context.Context, t *task) bool {
+	limit := int64(l.opts.QueueSize)
 	if parent := runningTask(ctx, l); parent != nil {
-		if t.spec.Delay <= 0 && !t.periodic() {
+		switch {
+		case l.tryAdmit(limit):
+			// Tasks do not queue behind waiters: they finish accepted work.
+			return true
+		case l.opts.WhenFull == Reject:
+		case t.spec.Delay <= 0 && !t.periodic():
 			l.runInline(t, parent.depth.Load()+1)
 			return false
-		}
-		if l.tryAdmit(2 * int64(l.opts.QueueSize)) {
+		case l.tryAdmit(2 * limit):
 			return true
 		}
 		l.reject(ctx, t, ErrQueueFull)
 		return false
 	}
-	limit := int64(l.opts.QueueSize)
+	if l.opts.WhenFull == Reject {
+		if l.tryAdmit(limit) {
+			return true
+		}
+		l.reject(ctx, t, ErrQueueFull)
+		return false
+	}
 	l.stats.queued.Add(1) // a submitter waiting for room counts as queued
 	err := l.room.wait(ctx, l.closingCh, func() bool { return l.tryAdmit(limit) })
 	l.stats.queued.Add(-1)
@@ -386,18 +394,17 @@ func (l *Loop) admitFull(ctx context.Context, t *task) bool {
 		l.reject(ctx, t, err)
 		return false
 	}
-	if l.backlog.Load() < limit {
-		l.room.wake() // more room: the next waiter may take it
-	}
 	return true
 }
 
 // waitRoomForLater makes an after-response task wait, before its
 // response, for the room that handing it over after the response will
-// take without waiting. It waits under policy Block until there is room
-// or ctx ends (the task goes on anyway: the response is coming, and its
-// work must not be lost); it reports false when the task was refused:
-// queue full under policy Reject, or the loop shut down.
+// take without waiting. It waits under policy Block, in turn with other
+// submitters, until there is room or ctx ends (the task goes on anyway:
+// the response is coming, and its work must not be lost); it reports
+// false when the task was refused: queue full under policy Reject, or the
+// loop shut down. It takes no room itself: a request that held room while
+// it waited for more could wait for itself.
 func (l *Loop) waitRoomForLater(ctx context.Context, t *task) bool {
 	limit := int64(l.opts.QueueSize)
 	refuse := func(err error) bool {
@@ -409,32 +416,31 @@ func (l *Loop) waitRoomForLater(ctx context.Context, t *task) bool {
 	if l.closingFlag.Load() && !l.takesDuringShutdown(ctx) {
 		return refuse(ErrClosed)
 	}
-	if l.backlog.Load() < limit {
+	room := func() bool { return l.backlog.Load() < limit }
+	inTask := runningTask(ctx, l) != nil
+	switch {
+	case (inTask || l.room.n.Load() == 0) && room():
 		return true
-	}
-	if l.opts.WhenFull == Reject {
+	case l.opts.WhenFull == Reject:
 		return refuse(ErrQueueFull)
-	}
-	if runningTask(ctx, l) != nil {
+	case inTask:
 		return true // a task never waits: see the package documentation
 	}
 	l.stats.queued.Add(1)
-	err := l.room.wait(ctx, l.closingCh, func() bool { return l.backlog.Load() < limit })
+	err := l.room.wait(ctx, l.closingCh, room)
 	l.stats.queued.Add(-1)
 	if errors.Is(err, ErrClosed) {
 		return refuse(ErrClosed)
 	}
-	if l.backlog.Load() < limit {
-		l.room.wake() // it took no room: the next waiter may go too
-	}
 	return true
 }
 
-// leaveBacklog counts a task out of the backlog and wakes a submitter
-// waiting for room.
+// leaveBacklog counts a task out of the backlog and admits the first
+// submitter waiting for room: one per task gone, so that waiters go at the
+// pace of the workers. An empty backlog admits every waiter that fits:
+// with no task left to leave it, none would be woken again.
 func (l *Loop) leaveBacklog() {
-	l.backlog.Add(-1)
-	l.room.wake()
+	l.room.wake(l.backlog.Add(-1) == 0)
 }
 
 // place puts a task just counted in the backlog where it waits: the timer
