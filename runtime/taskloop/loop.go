@@ -556,7 +556,7 @@ func (l *Loop) sweepQueue() {
 func (l *Loop) stopTask(t *task) {
 	if l.settleCounting(t, ErrStopped, &l.unfinished) {
 		l.stats.stopped.Add(1)
-		l.dropped(&t.ctx, t, "task stopped", ErrStopped)
+		l.dropped(t, t, "task stopped", ErrStopped)
 	}
 }
 
@@ -609,18 +609,25 @@ func (l *Loop) Stats() Stats {
 
 // timerHeap holds the tasks that wait for a time (a delay, a periodic
 // task's next run, a retry), earliest first, under the loop's mutex. One
-// time.Timer serves them all, so that a waiting task costs its place here
-// and no goroutine or timer of its own.
-type timerHeap []*task
+// time.Timer serves them all, so that a waiting task costs its entry here
+// and no goroutine or timer of its own. Each task knows its entry's index
+// (task.hi), so that Cancel can take it out.
+type timerHeap []timerEntry
+
+type timerEntry struct {
+	at  int64  // due, in nanoseconds since loop.epoch
+	seq uint64 // orders entries due at the same time
+	t   *task
+}
 
 func (h timerHeap) less(i, j int) bool {
-	a, b := h[i], h[j]
+	a, b := &h[i], &h[j]
 	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hi, h[j].hi = i+1, j+1
+	h[i].t.hi, h[j].t.hi = int32(i+1), int32(j+1)
 }
 
 func (h timerHeap) up(i int) {
@@ -651,20 +658,20 @@ func (h timerHeap) down(i int) {
 	}
 }
 
-// push adds t; t.hi becomes its 1-based index.
-func (h *timerHeap) push(t *task) {
-	*h = append(*h, t)
-	t.hi = len(*h)
+// push adds e; e.t.hi becomes its 1-based index.
+func (h *timerHeap) push(e timerEntry) {
+	*h = append(*h, e)
+	e.t.hi = int32(len(*h))
 	h.up(len(*h) - 1)
 }
 
 // remove takes out t, which must be in h.
 func (h *timerHeap) remove(t *task) {
-	i, last := t.hi-1, len(*h)-1
+	i, last := int(t.hi)-1, len(*h)-1
 	if i != last {
 		h.swap(i, last)
 	}
-	(*h)[last] = nil
+	(*h)[last] = timerEntry{}
 	*h = (*h)[:last]
 	t.hi = 0
 	if i != last {
@@ -678,13 +685,13 @@ func (h *timerHeap) remove(t *task) {
 func (h *timerHeap) removeIf(drop func(*task) bool) []*task {
 	var out []*task
 	kept := (*h)[:0]
-	for _, t := range *h {
-		if drop(t) {
-			t.hi = 0
-			out = append(out, t)
+	for _, e := range *h {
+		if drop(e.t) {
+			e.t.hi = 0
+			out = append(out, e.t)
 		} else {
-			kept = append(kept, t)
-			t.hi = len(kept)
+			kept = append(kept, e)
+			e.t.hi = int32(len(kept))
 		}
 	}
 	clear((*h)[len(kept):])

@@ -132,44 +132,38 @@ const (
 // task is the untyped state of one submitted task, owned by one goroutine
 // at a time: the submitter, then a worker, a helper or the timer heap,
 // handed over through the queue, the ready state or the loop's mutex.
+//
+// A task is its own context (the runctx.Context it embeds: cheap, see
+// runctx), marked by Value so that the loop knows a submission or an
+// Await comes from inside a task. Fields are packed so that a task of a
+// small result fits the 256-byte size class.
 type task struct {
+	runctx.Context
 	loop     *Loop // nil when running synchronously
 	spec     Spec
-	ctx      taskContext
 	impl     runner
-	attempts atomic.Int32 // attempts started in the current run
 	runStart time.Time
-	state    atomic.Int32 // taskIdle, taskReady, taskTaken
-	depth    atomic.Int32 // how many tasks deep it runs inline; 0 on a worker
-
-	// at, seq and hi place the task on the loop's timer heap; guarded by
-	// loop.mu. hi is its 1-based index there, 0 when it is not there.
-	at  int64 // due, in nanoseconds since loop.epoch
-	seq uint64
-	hi  int
-
-	settled   atomic.Bool
-	cancelled atomic.Bool
-	scope     atomic.Pointer[Scope] // the request scope of an after-response task, or nil
+	scope    atomic.Pointer[Scope] // the request scope of an after-response task, or nil
 	// wake, when set, is closed once the task is ready or resolved: a
 	// goroutine that awaits the task waits for it (see help).
-	wake atomic.Pointer[chan struct{}]
-}
-
-// taskContext is a task's context: cheap (see runctx), and marked, so
-// that the loop knows a submission or an Await comes from inside a task.
-type taskContext struct {
-	runctx.Context
-	t *task
+	wake      atomic.Pointer[chan struct{}]
+	attempts  atomic.Int32 // attempts started in the current run
+	state     atomic.Int32 // taskIdle, taskReady, taskTaken
+	depth     atomic.Int32 // how many tasks deep it runs inline; 0 on a worker
+	hi        int32        // 1-based index of its entry on the loop's timer heap, 0 if none; guarded by loop.mu
+	settled   atomic.Bool
+	cancelled atomic.Bool
 }
 
 type runningKey struct{}
 
-func (c *taskContext) Value(key any) any {
+// Value answers the loop's question "which task is this?", and looks up
+// every other key in the submitter's values.
+func (t *task) Value(key any) any {
 	if key == (runningKey{}) {
-		return c.t
+		return t
 	}
-	return c.Context.Value(key)
+	return t.Context.Value(key)
 }
 
 // runningTask returns the task whose context ctx is or derives from, when
@@ -216,7 +210,6 @@ func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error)) (*t
 	t.loop = l
 	t.spec = spec
 	t.impl = t
-	t.ctx.t = &t.task
 	f, p := future.NewPromise[T](&t.task)
 	t.promise = p
 	return &t.task, f
@@ -295,11 +288,11 @@ func submitUntracked[T any](ctx context.Context, l *Loop, spec Spec, forced bool
 func dispatch(ctx context.Context, t *task, stop context.Context, forced bool) {
 	l := t.loop
 	if l == nil {
-		t.ctx.Init(valuesOf(ctx), stop)
+		t.Context.Init(valuesOf(ctx), stop)
 		t.runSync()
 		return
 	}
-	t.ctx.Init(valuesOf(ctx), l.stopCtx)
+	t.Context.Init(valuesOf(ctx), l.stopCtx)
 	l.submit(ctx, t, forced)
 }
 
@@ -546,10 +539,8 @@ func (l *Loop) after(t *task, d time.Duration) {
 		return
 	}
 	t.state.Store(taskIdle)
-	t.at = int64(time.Since(l.epoch) + d)
-	t.seq = l.timerSeq
+	l.timers.push(timerEntry{at: int64(time.Since(l.epoch) + d), seq: l.timerSeq, t: t})
 	l.timerSeq++
-	l.timers.push(t)
 	l.stats.waiting.Add(1)
 	if t.hi == 1 {
 		l.armLocked(d)
@@ -578,7 +569,7 @@ func (l *Loop) fire() {
 	now := int64(time.Since(l.epoch))
 	var due []*task
 	for len(l.timers) > 0 && l.timers[0].at <= now {
-		t := l.timers[0]
+		t := l.timers[0].t
 		l.timers.remove(t)
 		due = append(due, t)
 	}
@@ -600,7 +591,7 @@ func (l *Loop) endAtShutdown(t *task) {
 	err := fmt.Errorf("did not start: %w", ErrStopped)
 	if l.settleCounting(t, err, &l.notStarted) {
 		l.stats.stopped.Add(1)
-		l.dropped(&t.ctx, t, "task not run", err)
+		l.dropped(t, t, "task not run", err)
 	}
 }
 
@@ -681,7 +672,7 @@ func (l *Loop) settleCounting(t *task, err error, also *atomic.Int64) bool {
 // finish releases t's context and resolves its future, wrapping an error in
 // a *TaskError, then wakes the goroutines that help it.
 func (t *task) finish(err error) {
-	t.ctx.Cancel(context.Canceled)
+	t.Context.Cancel(context.Canceled)
 	if err != nil {
 		var te *TaskError
 		if !errors.As(err, &te) || te.Name != t.spec.Name {
@@ -764,7 +755,7 @@ func (t *task) cancel() {
 	if t.settled.Load() || !t.cancelled.CompareAndSwap(false, true) {
 		return
 	}
-	t.ctx.Cancel(context.Canceled)
+	t.Context.Cancel(context.Canceled)
 	if l := t.loop; l != nil && l.unwait(t) {
 		l.endCancelled(t)
 	}
@@ -886,7 +877,7 @@ func (t *task) shouldRetry(err error) bool {
 	var p permanentError
 	return int(t.attempts.Load()) <= t.spec.Retries &&
 		!t.cancelled.Load() &&
-		t.ctx.Err() == nil &&
+		t.Err() == nil &&
 		!errors.As(err, &p)
 }
 
@@ -901,7 +892,7 @@ func (t *task) begin() {
 // attempt runs the function once under the task's timeout, turning a panic
 // or runtime.Goexit into an error. l may be nil (synchronous run).
 func (t *task) attempt(l *Loop) (err error) {
-	ctx := context.Context(&t.ctx)
+	ctx := context.Context(t)
 	if t.spec.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.spec.Timeout)
@@ -959,7 +950,7 @@ func (t *task) runSync() {
 		timer := time.NewTimer(t.spec.RetryDelay(int(t.attempts.Load()), time.Minute))
 		select {
 		case <-timer.C:
-		case <-t.ctx.Done():
+		case <-t.Done():
 			timer.Stop()
 			t.settleSync(err)
 			return
