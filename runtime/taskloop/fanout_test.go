@@ -104,16 +104,41 @@ func fib(ctx context.Context, n int) (int, error) {
 	return x + y, err
 }
 
+// fibAll is fib awaiting its two children through future.All.
+func fibAll(ctx context.Context, n int) (int, error) {
+	if n < 2 {
+		return n, nil
+	}
+	spec := taskloop.Spec{Name: "fib"}
+	vs, err := future.All(
+		taskloop.Async(ctx, spec, func(ctx context.Context) (int, error) { return fibAll(ctx, n-1) }),
+		taskloop.Async(ctx, spec, func(ctx context.Context) (int, error) { return fibAll(ctx, n-2) }),
+	).Await(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return vs[0] + vs[1], nil
+}
+
 // TestAwaitChildrenFromTasks: a task that awaits its own children never
 // deadlocks the loop, even when every worker is such a parent: naive
 // fib(20) as tasks on 4 workers, 21,891 tasks, with the default queue and
-// with a queue of 16.
+// with a queue of 16, the children awaited one by one or through
+// future.All.
 func TestAwaitChildrenFromTasks(t *testing.T) {
-	for _, queue := range []int{0, 16} {
-		t.Run(fmt.Sprintf("queue=%d", queue), func(t *testing.T) {
-			l := startLoop(t, taskloop.Options{Workers: 4, QueueSize: queue})
+	for _, tc := range []struct {
+		queue int
+		all   bool
+	}{{0, false}, {16, false}, {0, true}, {16, true}} {
+		t.Run(fmt.Sprintf("queue=%d,all=%v", tc.queue, tc.all), func(t *testing.T) {
+			l := startLoop(t, taskloop.Options{Workers: 4, QueueSize: tc.queue})
 			ctx := taskloop.WithLoop(context.Background(), l)
-			f := taskloop.Async(ctx, taskloop.Spec{Name: "fib"}, func(ctx context.Context) (int, error) { return fib(ctx, 20) })
+			f := taskloop.Async(ctx, taskloop.Spec{Name: "fib"}, func(ctx context.Context) (int, error) {
+				if tc.all {
+					return fibAll(ctx, 20)
+				}
+				return fib(ctx, 20)
+			})
 			watch(t, l, f.Done(), "fib(20)")
 			if v, err := f.Await(ctx); v != 6765 || err != nil {
 				t.Fatalf("fib(20) = %d, %v; want 6765", v, err)

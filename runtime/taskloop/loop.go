@@ -43,9 +43,11 @@
 // task is still in the queue, the awaiting goroutine takes it and runs it;
 // if it waits for its delay or a retry, the awaiting goroutine runs it as
 // soon as it is due. Only a task already running elsewhere is waited for,
-// and that one makes progress. This holds for futures awaited directly:
-// future.All and the other combinators wait without running anything, so
-// a task that awaits All of its children may wait for a worker.
+// and that one makes progress. This holds for futures awaited directly
+// and through future.All and AllSettled, which pass the check on to their
+// inputs; First and Any do not (the input they would run may be beaten by
+// another), so a task that awaits First of queued children may wait for a
+// worker.
 //
 // # Request scopes
 //

@@ -122,6 +122,9 @@ func TestAwaitInScope(t *testing.T) {
 			_, err = f.Await(sub)
 			cancel()
 			res.errs = append(res.errs, err)
+			// And through future.All, which waits for it too.
+			_, err = future.All(future.Resolved("x"), f).Await(r.Context())
+			res.errs = append(res.errs, err)
 			results <- res
 		})
 		resp, err := srv.Client().Get(srv.URL)
