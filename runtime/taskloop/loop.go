@@ -31,12 +31,11 @@
 // the queue is full, the new task runs at once in the submitting
 // goroutine, as its own task (its spec, retries, hooks and stats), and
 // Async returns once its first attempt has ended: the parent pays with its
-// own time, the number of tasks running at once stays at Workers plus the
-// parents blocked in them, and nothing grows without bound, so a task that
-// fans out to any depth completes. A delayed or periodic task cannot run
-// now: it may exceed the bound by up to QueueSize more, and beyond that it
-// is refused with ErrQueueFull. Under policy Reject, a full queue refuses a
-// task's submissions like any other.
+// own time, its worker does the work (no goroutine is added), and nothing
+// grows without bound, so a fan-out of any depth completes. A delayed or
+// periodic task cannot run now: it may exceed the bound by up to QueueSize
+// more, and beyond that it is refused with ErrQueueFull. Under policy
+// Reject, a full queue refuses a task's submissions like any other.
 //
 // A task that awaits the future of another task of its loop (Future.Await
 // with its own context) never deadlocks the loop either: if the awaited
