@@ -6,21 +6,68 @@
 // one returns a *future.Future that resolves exactly once with the
 // function's result, or with an error that says why it did not run. Tasks
 // keep the values of the context they were submitted with, but not its
-// cancellation or deadline: a task started by an HTTP handler outlives the
-// request. Its context is cancelled by its own timeout, by Future.Cancel, or
-// when the loop stops.
+// cancellation or deadline: a task outlives the code that started it. Its
+// context is cancelled by its own timeout, by Future.Cancel, when the loop
+// stops, or when the request that started it is abandoned (see Request
+// scopes).
 //
 // Generated code calls Async and Later, which find the loop in the context
 // (WithLoop) or the process default (SetDefault). With no loop at all, the
 // task runs synchronously in the caller and its future is already resolved,
 // so plain programs and tests need no setup.
 //
+// # The bound, and tasks that start tasks
+//
+// Options.QueueSize bounds the accepted tasks that wait: for a worker, for
+// their delay, for a periodic task's next run, or for a retry. A new task
+// that finds the bound reached waits for room (policy Block) or is refused
+// (policy Reject). All waiting tasks sit in the queue or in one timer heap
+// served by one timer: a delayed task costs memory, never a goroutine.
+//
+// A task that submits to its own loop must not wait for room: only the
+// workers make room, and if every worker waited, none would be left to
+// make it. So a submission from inside a running task of the loop (its
+// context, or one derived from it) never waits. Under policy Block, when
+// the queue is full, the new task runs at once in the submitting
+// goroutine, as its own task (its spec, retries, hooks and stats), and
+// Async returns once its first attempt has ended: the parent pays with its
+// own time, its worker does the work (no goroutine is added), and nothing
+// grows without bound, so a fan-out of any depth completes. A delayed or
+// periodic task cannot run now: it may exceed the bound by up to QueueSize
+// more, and beyond that it is refused with ErrQueueFull. Under policy
+// Reject, a full queue refuses a task's submissions like any other.
+//
+// A task that awaits the future of another task of its loop (Future.Await
+// with its own context) never deadlocks the loop either: if the awaited
+// task is still in the queue, the awaiting goroutine takes it and runs it;
+// if it waits for its delay or a retry, the awaiting goroutine runs it as
+// soon as it is due. Only a task already running elsewhere is waited for,
+// and that one makes progress. This holds for futures awaited directly
+// and through future.All and AllSettled, which pass the check on to their
+// inputs; First and Any do not (the input they would run may be beaten by
+// another), so a task that awaits First of queued children may wait for a
+// worker.
+//
 // # Request scopes
 //
 // Middleware (or NewScope) opens a request scope: tasks submitted with Later
 // inside it wait until the handler has returned and its response has been
-// flushed, then go to the loop. That is how a view sends a confirmation email
-// after it has answered.
+// flushed, then go to the loop, without ever waiting for room: their room
+// was waited for when Later was called, before the response. Tasks started
+// with Async inside a scope belong to the request: when the request's
+// context ends before its handler returns (a view's timeout, or a client
+// that went away), they are cancelled; a handler that returns normally
+// leaves them running.
+//
+// # Losses are never silent
+//
+// A task that does not run is logged at Warn with its name, the error and
+// the ID of the request that submitted it (RequestID), counted in Stats,
+// and passed to Options.Hooks if they implement DropHooks: refused when
+// submitted (queue full, loop shut down, the submitter's context ended
+// while it waited for room), failed by Shutdown before it started, or cut
+// off by a Shutdown deadline. Shutdown's error counts the tasks it did not
+// run.
 //
 // # Cost and ownership
 //
@@ -65,6 +112,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +120,9 @@ import (
 
 var (
 	// ErrQueueFull is the error of a task refused because the queue was full
-	// and the policy is Reject.
+	// and the policy is Reject, or because a task submitted from inside a
+	// task found even the extra room of such submissions taken (see the
+	// package documentation).
 	ErrQueueFull = errors.New("taskloop: queue is full")
 	// ErrClosed is the error of a task submitted after Shutdown began.
 	ErrClosed = errors.New("taskloop: loop is shut down")
@@ -88,7 +138,8 @@ type Policy int
 const (
 	// Block waits for room in the queue until the submitter's context ends,
 	// then fails the task with the context's error. It is the default: it
-	// slows producers down to the pace of the workers.
+	// slows producers down to the pace of the workers. Tasks submitted from
+	// inside a task of the loop never wait: see the package documentation.
 	Block Policy = iota
 	// Reject fails the task at once with an error matching ErrQueueFull.
 	Reject
@@ -112,19 +163,26 @@ type Options struct {
 	// background tasks mostly wait on the network (mail, HTTP, databases)
 	// rather than compute.
 	Workers int
-	// QueueSize is how many accepted tasks may wait for a worker. Default:
-	// 1024. Tasks waiting for a delay, an interval or a retry backoff do not
-	// count against it.
+	// QueueSize is how many accepted tasks may wait: for a worker, for a
+	// delay, for a periodic task's next run, or for a retry. Default: 1024.
+	// A new task beyond it gets WhenFull. Tasks coming back from a run (to
+	// retry, or for a periodic task's next run), after-response tasks
+	// handed over once their response is written, and schedules started by
+	// Register are never refused, so the count may pass QueueSize by that
+	// many; delayed and periodic tasks submitted by tasks may pass it by
+	// up to QueueSize more (see the package documentation).
 	QueueSize int
 	// WhenFull is what submitting does when the queue is full. Default: Block.
 	WhenFull Policy
 	// MaxBackoff caps the wait between two attempts of a task. Default: 1 minute.
 	MaxBackoff time.Duration
-	// Logger receives the loop's logs: a task's final failure at Warn, a
-	// panic at Error with its stack, retries at Debug. Default: slog.Default().
+	// Logger receives the loop's logs: a task's final failure and a task
+	// that did not run at Warn, a panic at Error with its stack, retries at
+	// Debug. Default: slog.Default().
 	Logger *slog.Logger
 	// Hooks, when not nil, is told when each attempt starts and finishes,
-	// for metrics or tracing.
+	// for metrics or tracing, and, if it implements DropHooks, of every
+	// task that did not run.
 	Hooks Hooks
 	// Backend, when not nil, stores and runs durable tasks (Spec.Durable)
 	// instead of this loop: see Backend and runtime/durable. The loop
@@ -157,11 +215,23 @@ const (
 	closing
 )
 
+// maxInlineDepth bounds how deep tasks run inside one another's goroutine
+// (a task run by the task that submitted or awaited it, which may do the
+// same), at a few KiB of stack each; past it, runInline goes on in a fresh
+// goroutine.
+const maxInlineDepth = 128
+
 // Loop is an in-process task loop. Create it with New, then Start it; every
 // method is safe for concurrent use.
 type Loop struct {
 	opts  Options
-	queue chan *task
+	queue chan *task // ready tasks; those that do not fit wait in overflow
+
+	// backlog counts the accepted tasks that wait: ready (in the queue or
+	// its overflow) or on the timer heap. New tasks are admitted while it
+	// is below QueueSize; room wakes the submitters that wait for it.
+	backlog atomic.Int64
+	room    gate
 
 	// stopCtx ends when the loop stops hard: running tasks see their
 	// contexts cancelled.
@@ -181,10 +251,20 @@ type Loop struct {
 	exited      chan struct{} // closed when the last worker has returned
 	workersLeft atomic.Int64
 
+	// epoch is the origin of the timer heap's times, whose monotonic
+	// clock they share.
+	epoch time.Time
+
+	fireMu sync.Mutex // held by fire, around l.mu
+
 	mu             sync.Mutex
 	state          loopState
-	waiting        map[*task]struct{} // tasks whose timer is set
-	overflow       []*task            // timer-fired tasks waiting for room in the queue
+	timers         timerHeap   // tasks waiting for a delay, an interval or a retry
+	timer          *time.Timer // fires when timers[0] is due; nil until first needed
+	timerSeq       uint64      // orders tasks due at the same time
+	overflow       []*task     // ready tasks that did not fit in the queue
+	overflowN      atomic.Int64
+	inline         map[*task]struct{} // tasks running in a submitter's or awaiter's goroutine
 	running        []atomic.Pointer[task]
 	stopStartCtx   func() bool
 	shutdownErr    error
@@ -196,6 +276,7 @@ type Loop struct {
 
 	stats      counters
 	unfinished atomic.Int64 // tasks failed by the hard stop
+	notStarted atomic.Int64 // delayed tasks failed when Shutdown began
 }
 
 // New returns a loop configured by opts. It starts nothing: tasks submitted
@@ -209,9 +290,9 @@ func New(opts Options) *Loop {
 		drained:      make(chan struct{}),
 		quit:         make(chan struct{}),
 		exited:       make(chan struct{}),
-		waiting:      make(map[*task]struct{}),
 		running:      make([]atomic.Pointer[task], opts.Workers),
 		shutdownDone: make(chan struct{}),
+		epoch:        time.Now(),
 	}
 	l.stopCtx, l.stopCancel = context.WithCancelCause(context.Background())
 	return l
@@ -283,9 +364,14 @@ func (l *Loop) work(slot int) {
 	for {
 		select {
 		case t := <-l.queue:
-			l.stats.queued.Add(-1)
-			l.execute(slot, t)
-			l.pumpOverflow()
+			// The queue may hold a task that a goroutine awaiting it has
+			// taken already: take reports which entry is the live one.
+			if l.take(t) {
+				l.execute(slot, t)
+			}
+			if l.overflowN.Load() > 0 {
+				l.pumpOverflow()
+			}
 		case <-l.quit:
 			quit = true
 			return
@@ -298,35 +384,58 @@ func (l *Loop) work(slot int) {
 // returns, so Done may close after Shutdown has returned.
 func (l *Loop) Done() <-chan struct{} { return l.exited }
 
-// ShutdownError is Shutdown's error when its context ended before every
-// accepted task had finished.
+// ShutdownError is Shutdown's error when it did not run every task it had
+// accepted: its context ended first, or delayed tasks had not started yet.
 type ShutdownError struct {
-	// Unfinished is how many accepted tasks failed with ErrStopped: running,
-	// queued or waiting for a retry when the context ended.
+	// Unfinished is how many accepted tasks failed with ErrStopped because
+	// the context ended: running, queued or waiting for a retry.
 	Unfinished int
-	// Cause is the context's error.
+	// NotStarted is how many delayed tasks were still waiting for their
+	// first run when Shutdown began; they failed with ErrStopped.
+	NotStarted int
+	// Cause is the context's error when it ended first, else nil.
 	Cause error
 }
 
 func (e *ShutdownError) Error() string {
-	return fmt.Sprintf("taskloop: shutdown: %d task(s) did not finish: %v", e.Unfinished, e.Cause)
+	msg := "taskloop: shutdown:"
+	if e.Unfinished > 0 || e.Cause != nil {
+		msg += fmt.Sprintf(" %d task(s) did not finish: %v", e.Unfinished, e.Cause)
+		if e.NotStarted > 0 {
+			msg += ";"
+		}
+	}
+	if e.NotStarted > 0 {
+		msg += fmt.Sprintf(" %d delayed task(s) never started", e.NotStarted)
+	}
+	return msg
 }
 
-// Unwrap returns the context's error, so that errors.Is(err,
+// Unwrap returns ErrStopped, the error of every task counted, and the
+// context's error if it ended, so that errors.Is(err,
 // context.DeadlineExceeded) holds after a Shutdown that timed out.
-func (e *ShutdownError) Unwrap() error { return e.Cause }
+func (e *ShutdownError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrStopped}
+	}
+	return []error{ErrStopped, e.Cause}
+}
 
 // Shutdown stops intake, then waits until every accepted task has finished
 // or ctx ends, whichever is first.
 //
-// From the moment Shutdown begins, submitting fails with ErrClosed. Queued
-// and running tasks run to completion, including their retries; periodic
-// tasks end (their futures resolve with the last run's value); tasks still
-// waiting for their first delayed start fail with ErrStopped. When ctx ends
-// first, Shutdown cancels the contexts of running tasks, fails every
-// unfinished task with ErrStopped, and returns a *ShutdownError that counts
-// them. Either way every accepted task's future has resolved when Shutdown
-// returns.
+// From the moment Shutdown begins, submitting fails with ErrClosed, and so
+// do submitters waiting for room; only the loop's running tasks may still
+// submit, since what they start finishes work accepted before (a fan-out
+// half done), until the loop stops hard. Queued and running tasks run to
+// completion, including their retries; periodic tasks end (their futures
+// resolve with the last run's value); tasks still waiting for their first
+// delayed start fail with ErrStopped. When ctx ends first, Shutdown cancels
+// the contexts of running tasks and fails every unfinished task with
+// ErrStopped. Either way every accepted task's future has resolved when
+// Shutdown returns, and if any of them did not run to its end, Shutdown
+// returns a *ShutdownError that counts them (each is also logged, see
+// DropHooks).
 //
 // Shutdown may be called more than once and from several goroutines; later
 // calls wait for the first one and return its result. A loop that was never
@@ -359,29 +468,34 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	}
 	l.closingFlag.Store(true)
 	close(l.closingCh)
-	var ended []*task
-	for t := range l.waiting {
-		if t.endsAtShutdown() {
-			delete(l.waiting, t)
-			t.timer.Stop()
-			l.stats.waiting.Add(-1)
-			ended = append(ended, t)
-		}
-	}
+	ended := l.timers.removeIf(func(t *task) bool { return t.endsAtShutdown() })
+	l.stats.waiting.Add(-int64(len(ended)))
 	l.mu.Unlock()
 	for _, t := range ended {
+		l.leaveBacklog()
 		l.endAtShutdown(t)
 	}
 	l.checkDrained()
 
+	var cause error
 	select {
 	case <-l.drained:
 	case <-ctx.Done():
-		if n := l.stopHard(); n > 0 {
-			l.shutdownErr = &ShutdownError{Unfinished: n, Cause: ctx.Err()}
-		}
+		cause = ctx.Err()
+		l.stopHard()
 	}
 	close(l.quit)
+	l.mu.Lock()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.mu.Unlock()
+	if n, ns := int(l.unfinished.Load()), int(l.notStarted.Load()); n > 0 || ns > 0 {
+		if n == 0 {
+			cause = nil // the context ended after the last task did
+		}
+		l.shutdownErr = &ShutdownError{Unfinished: n, NotStarted: ns, Cause: cause}
+	}
 	if backendStarted {
 		// After the loop, whose workers may have been inserting jobs.
 		if err := l.opts.Backend.Stop(ctx); err != nil {
@@ -399,27 +513,34 @@ func (l *Loop) checkDrained() {
 }
 
 // stopHard fails every unfinished task with ErrStopped, cancels the
-// contexts of running tasks, and returns how many tasks it failed.
+// contexts of running tasks, and waits until every task has resolved.
 //
 // Tasks move between the queue, the timers and the workers without a lock,
 // so a sweep can miss one in passage; every such hand-off checks
 // stoppedFlag (or stopCtx) after publishing the task where the sweep looks,
 // and fails the task itself. stopHard waits for those, which run no user
 // code, so that every future has resolved and been counted on return.
-func (l *Loop) stopHard() int {
+func (l *Loop) stopHard() {
 	l.stoppedFlag.Store(true)
 	l.mu.Lock()
-	waiting, overflow := l.waiting, l.overflow
-	l.waiting, l.overflow = make(map[*task]struct{}), nil
+	timers := l.timers.removeIf(func(*task) bool { return true })
+	l.stats.waiting.Add(-int64(len(timers)))
+	overflow := l.overflow
+	l.overflow = nil
+	l.overflowN.Store(0)
+	inline := make([]*task, 0, len(l.inline))
+	for t := range l.inline {
+		inline = append(inline, t)
+	}
 	l.mu.Unlock()
-	for t := range waiting {
-		t.timer.Stop()
-		l.stats.waiting.Add(-1)
+	for _, t := range timers {
+		l.leaveBacklog()
 		l.stopTask(t)
 	}
 	for _, t := range overflow {
-		l.stats.queued.Add(-1)
-		l.stopTask(t)
+		if l.take(t) {
+			l.stopTask(t)
+		}
 	}
 	// Fail running tasks before cancelling their contexts, so that they
 	// fail with ErrStopped rather than with what they return once
@@ -429,10 +550,12 @@ func (l *Loop) stopHard() int {
 			l.stopTask(t)
 		}
 	}
+	for _, t := range inline {
+		l.stopTask(t)
+	}
 	l.stopCancel(ErrStopped)
 	l.sweepQueue()
 	<-l.drained
-	return int(l.unfinished.Load())
 }
 
 // sweepQueue empties the queue after a hard stop, failing what it finds.
@@ -442,8 +565,9 @@ func (l *Loop) sweepQueue() {
 	for {
 		select {
 		case t := <-l.queue:
-			l.stats.queued.Add(-1)
-			l.stopTask(t)
+			if l.take(t) {
+				l.stopTask(t)
+			}
 		default:
 			return
 		}
@@ -453,7 +577,10 @@ func (l *Loop) sweepQueue() {
 // stopTask fails t with ErrStopped after a hard stop and counts it as
 // unfinished, unless it has already been resolved.
 func (l *Loop) stopTask(t *task) {
-	l.settleCounting(t, ErrStopped, &l.unfinished)
+	if l.settleCounting(t, ErrStopped, &l.unfinished) {
+		l.stats.stopped.Add(1)
+		l.dropped(t, t, "task stopped", ErrStopped)
+	}
 }
 
 // Stats are counts of a loop's tasks. Counts only grow; gauges go up and
@@ -464,19 +591,21 @@ type Stats struct {
 	Rejected  int64 // refused: queue full, loop closed, or submitter's ctx ended while blocked
 	Succeeded int64 // tasks that ended without error (a periodic task counts once, when it ends, even by Future.Cancel)
 	Failed    int64 // tasks that ended with an error, including ErrStopped
-	Canceled  int64 // tasks ended by Future.Cancel before they succeeded or failed
+	Canceled  int64 // tasks ended by Future.Cancel (or their request's end) before they succeeded or failed
 	Retried   int64 // attempts that failed and were retried
 	Panicked  int64 // attempts that panicked
 	Runs      int64 // runs of periodic tasks
+	Stopped   int64 // part of Failed: accepted tasks failed with ErrStopped by Shutdown
+	Inline    int64 // runs of tasks in the goroutine of a task that submitted or awaited them
 
 	Queued  int64 // gauge: waiting for a worker, including submitters waiting for room (policy Block)
-	Running int64 // gauge: running now
+	Running int64 // gauge: running now, on workers or inline
 	Waiting int64 // gauge: waiting for a delay, an interval or a retry backoff
 }
 
 type counters struct {
 	submitted, rejected, succeeded, failed, canceled atomic.Int64
-	retried, panicked, runs                          atomic.Int64
+	retried, panicked, runs, stopped, inline         atomic.Int64
 	queued, running, waiting                         atomic.Int64
 }
 
@@ -493,8 +622,183 @@ func (l *Loop) Stats() Stats {
 		Retried:   c.retried.Load(),
 		Panicked:  c.panicked.Load(),
 		Runs:      c.runs.Load(),
+		Stopped:   c.stopped.Load(),
+		Inline:    c.inline.Load(),
 		Queued:    c.queued.Load(),
 		Running:   c.running.Load(),
 		Waiting:   c.waiting.Load(),
+	}
+}
+
+// timerHeap holds the tasks that wait for a time (a delay, a periodic
+// task's next run, a retry), earliest first, under the loop's mutex. One
+// time.Timer serves them all, so that a waiting task costs its entry here
+// and no goroutine or timer of its own. Each task knows its entry's index
+// (task.hi), so that Cancel can take it out.
+type timerHeap []timerEntry
+
+type timerEntry struct {
+	at  int64  // due, in nanoseconds since loop.epoch
+	seq uint64 // orders entries due at the same time
+	t   *task
+}
+
+func (h timerHeap) less(i, j int) bool {
+	a, b := &h[i], &h[j]
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
+}
+
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].t.hi, h[j].t.hi = int32(i+1), int32(j+1)
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h timerHeap) down(i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h.less(c+1, c) {
+			c++
+		}
+		if !h.less(c, i) {
+			return
+		}
+		h.swap(i, c)
+		i = c
+	}
+}
+
+// push adds e; e.t.hi becomes its 1-based index.
+func (h *timerHeap) push(e timerEntry) {
+	*h = append(*h, e)
+	e.t.hi = int32(len(*h))
+	h.up(len(*h) - 1)
+}
+
+// remove takes out t, which must be in h.
+func (h *timerHeap) remove(t *task) {
+	i, last := int(t.hi)-1, len(*h)-1
+	if i != last {
+		h.swap(i, last)
+	}
+	(*h)[last] = timerEntry{}
+	*h = (*h)[:last]
+	t.hi = 0
+	if i != last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+// removeIf takes out every task for which drop reports true and returns
+// them.
+func (h *timerHeap) removeIf(drop func(*task) bool) []*task {
+	var out []*task
+	kept := (*h)[:0]
+	for _, e := range *h {
+		if drop(e.t) {
+			e.t.hi = 0
+			out = append(out, e.t)
+		} else {
+			kept = append(kept, e)
+			e.t.hi = int32(len(kept))
+		}
+	}
+	clear((*h)[len(kept):])
+	*h = kept
+	for i := len(kept)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+	return out
+}
+
+// gate is where submitters wait for room in the queue (policy Block), in
+// the order they came: while any waits, a newcomer queues behind it, and
+// whoever frees room admits the first waiter on its behalf (calling its
+// admit function), so that a newcomer cannot take the room that a waiter
+// was woken for.
+type gate struct {
+	// n counts the waiters, those about to register included; whoever
+	// frees room reads it after freeing, and a waiter registers before it
+	// checks for room one last time, so that one of the two sees the
+	// other.
+	n       atomic.Int32
+	mu      sync.Mutex
+	waiters []*waiter
+}
+
+type waiter struct {
+	ch    chan struct{} // closed once admitted
+	admit func() bool   // called with the gate locked
+}
+
+// wait returns nil once admit, called with the gate locked by wait or by
+// wake, has reported true; or an error when ctx ends (its error, with its
+// cause) or when closing is closed (ErrClosed), unless admit reported true
+// first.
+func (g *gate) wait(ctx context.Context, closing <-chan struct{}, admit func() bool) error {
+	g.mu.Lock()
+	g.n.Add(1)
+	if len(g.waiters) == 0 && admit() {
+		g.n.Add(-1)
+		g.mu.Unlock()
+		return nil
+	}
+	w := &waiter{ch: make(chan struct{}), admit: admit}
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+	var err error
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		// Wrap the context's error, and its cause when that differs,
+		// so that errors.Is finds both.
+		err = ctx.Err()
+		if cause := context.Cause(ctx); cause != err {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+	case <-closing:
+		err = ErrClosed
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if i := slices.Index(g.waiters, w); i >= 0 {
+		g.waiters = slices.Delete(g.waiters, i, i+1)
+		g.n.Add(-1)
+		return err
+	}
+	return nil // admitted as it gave up: it has its room
+}
+
+// wake admits the waiters in order while their admit reports true: the
+// first only, or, with all, every one that fits.
+func (g *gate) wake(all bool) {
+	if g.n.Load() == 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for len(g.waiters) > 0 && g.waiters[0].admit() {
+		close(g.waiters[0].ch)
+		g.waiters[0] = nil
+		g.waiters = g.waiters[1:]
+		g.n.Add(-1)
+		if !all {
+			return
+		}
 	}
 }
