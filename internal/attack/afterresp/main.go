@@ -6,11 +6,14 @@
 //	go run ./internal/attack/afterresp gzip
 //
 // reject: policy Reject, 5,000 requests each scheduling an
-//	  after-response task; counts answered requests, tasks run, rejections
-//	  and the Warn lines that name the task.
+//
+//	after-response task; counts answered requests, tasks run, rejections
+//	and the Warn lines that name the task.
+//
 // gzip: policy Block, gzip on, 2 KiB responses, slow
-//	  after-response tasks; measures, per request, the time from the
-//	  response's headers to its complete gzip body, and the whole latency.
+//
+//	after-response tasks; measures, per request, the time from the
+//	response's headers to its complete gzip body, and the whole latency.
 package main
 
 import (
