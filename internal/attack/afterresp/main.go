@@ -5,15 +5,12 @@
 //	go run ./internal/attack/afterresp reject
 //	go run ./internal/attack/afterresp gzip
 //
-// reject: policy Reject, 5,000 requests each scheduling an
-//
-//	after-response task; counts answered requests, tasks run, rejections
-//	and the Warn lines that name the task.
-//
-// gzip: policy Block, gzip on, 2 KiB responses, slow
-//
-//	after-response tasks; measures, per request, the time from the
-//	response's headers to its complete gzip body, and the whole latency.
+// reject runs policy Reject with 5,000 requests, each scheduling an
+// after-response task, and counts the answered requests, the tasks run, the
+// rejections and the Warn lines that name the task. gzip runs policy Block
+// with gzip on, 2 KiB responses and slow after-response tasks, and measures
+// per request the time from the response's headers to its complete gzip
+// body, and the whole latency.
 package main
 
 import (
