@@ -74,7 +74,9 @@ var futuresSpec_Fetcher_logBatch = taskloop.Spec{Name: "github.com/gofutures/fut
 // logBatchAsync runs Fetcher.logBatch as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, logBatch runs now, in this goroutine, and the
-// future is already resolved.
+// future is already resolved. Inside a request (a futures view or
+// taskloop.Middleware) the task belongs to it: it is cancelled if the request's
+// context ends (the view's timeout, a client gone) before the view returns.
 func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
 	return taskloop.Async(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {
 		f.logBatch(ctx, n, wall, sum)
@@ -84,7 +86,8 @@ func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, 
 
 // logBatchLater is logBatchAsync, except inside a request scope (a futures view
 // or taskloop.Middleware), where logBatch starts only after the response has
-// been written. Awaiting the future inside that request fails with
+// been written, whatever the response, and is never cancelled by the request's
+// end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func (f *Fetcher) logBatchLater(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
 	return taskloop.Later(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {

@@ -39,7 +39,10 @@ var futuresSpec_FetchQuote = taskloop.Spec{
 // FetchQuoteAsync runs FetchQuote as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, FetchQuote runs now, in this goroutine, and the
-// future is already resolved. Options: timeout=2s.
+// future is already resolved. Inside a request (a futures view or
+// taskloop.Middleware) the task belongs to it: it is cancelled if the request's
+// context ends (the view's timeout, a client gone) before the view returns.
+// Options: timeout=2s.
 func FetchQuoteAsync(ctx context.Context, symbol string) *future.Future[Quote] {
 	return taskloop.Async(ctx, futuresSpec_FetchQuote, func(ctx context.Context) (Quote, error) {
 		return FetchQuote(ctx, symbol)
@@ -48,7 +51,8 @@ func FetchQuoteAsync(ctx context.Context, symbol string) *future.Future[Quote] {
 
 // FetchQuoteLater is FetchQuoteAsync, except inside a request scope (a futures
 // view or taskloop.Middleware), where FetchQuote starts only after the response
-// has been written. Awaiting the future inside that request fails with
+// has been written, whatever the response, and is never cancelled by the
+// request's end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func FetchQuoteLater(ctx context.Context, symbol string) *future.Future[Quote] {
 	return taskloop.Later(ctx, futuresSpec_FetchQuote, func(ctx context.Context) (Quote, error) {
@@ -66,7 +70,10 @@ var futuresSpec_Flaky = taskloop.Spec{
 // FlakyAsync runs Flaky as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, Flaky runs now, in this goroutine, and the future
-// is already resolved. Options: retries=3 backoff=10ms.
+// is already resolved. Inside a request (a futures view or taskloop.Middleware)
+// the task belongs to it: it is cancelled if the request's context ends (the
+// view's timeout, a client gone) before the view returns. Options: retries=3
+// backoff=10ms.
 func FlakyAsync(ctx context.Context) *future.Future[string] {
 	return taskloop.Async(ctx, futuresSpec_Flaky, func(ctx context.Context) (string, error) {
 		return Flaky(ctx)
@@ -75,8 +82,8 @@ func FlakyAsync(ctx context.Context) *future.Future[string] {
 
 // FlakyLater is FlakyAsync, except inside a request scope (a futures view or
 // taskloop.Middleware), where Flaky starts only after the response has been
-// written. Awaiting the future inside that request fails with
-// taskloop.ErrAwaitInScope.
+// written, whatever the response, and is never cancelled by the request's end.
+// Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.
 func FlakyLater(ctx context.Context) *future.Future[string] {
 	return taskloop.Later(ctx, futuresSpec_Flaky, func(ctx context.Context) (string, error) {
 		return Flaky(ctx)
@@ -93,7 +100,10 @@ var futuresSpec_SendWelcome = taskloop.Spec{
 // SendWelcomeAsync runs SendWelcome as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, SendWelcome runs now, in this goroutine, and the
-// future is already resolved. Options: retries=2.
+// future is already resolved. Inside a request (a futures view or
+// taskloop.Middleware) the task belongs to it: it is cancelled if the request's
+// context ends (the view's timeout, a client gone) before the view returns.
+// Options: retries=2.
 func SendWelcomeAsync(ctx context.Context, to string) *future.Future[struct{}] {
 	return taskloop.Async(ctx, futuresSpec_SendWelcome, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, SendWelcome(ctx, to)
@@ -102,7 +112,8 @@ func SendWelcomeAsync(ctx context.Context, to string) *future.Future[struct{}] {
 
 // SendWelcomeLater is SendWelcomeAsync, except inside a request scope (a
 // futures view or taskloop.Middleware), where SendWelcome starts only after the
-// response has been written. Awaiting the future inside that request fails with
+// response has been written, whatever the response, and is never cancelled by
+// the request's end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func SendWelcomeLater(ctx context.Context, to string) *future.Future[struct{}] {
 	return taskloop.Later(ctx, futuresSpec_SendWelcome, func(ctx context.Context) (struct{}, error) {

@@ -78,10 +78,10 @@ func emitTask(f *jen.File, n *names, t *task) {
 		return
 	}
 	emitWrapper(f, n, t, t.async, "Async", fmt.Sprintf(
-		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved.%s",
+		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved. Inside a request (a futures view or taskloop.Middleware) the task belongs to it: it is cancelled if the request's context ends (the view's timeout, a client gone) before the view returns.%s",
 		t.async, t.display(), t.fn.Name(), optionSummary(t)))
 	emitWrapper(f, n, t, t.later, "Later", fmt.Sprintf(
-		"%s is %s, except inside a request scope (a futures view or taskloop.Middleware), where %s starts only after the response has been written. Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.",
+		"%s is %s, except inside a request scope (a futures view or taskloop.Middleware), where %s starts only after the response has been written, whatever the response, and is never cancelled by the request's end. Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.",
 		t.later, t.async, t.fn.Name()))
 }
 func (t *task) display() string {

@@ -69,11 +69,38 @@ type combined[T, R any] struct {
 	values  []T         // All
 	results []Result[T] // AllSettled
 	errs    []error     // Any
+	// needsAll says the result waits for every input (All, AllSettled).
+	needsAll bool
 }
 
-func (s *combined[T, R]) resolved(i int)                   { s.onInput(s, i) }
-func (s *combined[T, R]) Cancel()                          { cancelAll(s.fs, -1) }
-func (s *combined[T, R]) CheckAwait(context.Context) error { return nil }
+func (s *combined[T, R]) resolved(i int) { s.onInput(s, i) }
+func (s *combined[T, R]) Cancel()        { cancelAll(s.fs, -1) }
+
+// CheckAwait passes Await's check on to the inputs of All and AllSettled,
+// in order, since those wait for every input anyway: an input that could
+// never resolve while ctx waits fails the Await at once, and an input whose
+// producer does the work in the awaiting goroutine (a task of the task
+// loop awaited from another task) does it, as a direct Await would. It
+// stops once the result has resolved (All failed early). First and Any,
+// which need one input only, check none: an input may be beaten by
+// another.
+func (s *combined[T, R]) CheckAwait(ctx context.Context) error {
+	if !s.needsAll {
+		return nil
+	}
+	for _, f := range s.fs {
+		if s.out.f.resolved.Load() {
+			return nil
+		}
+		if f.prod == nil || f.resolved.Load() {
+			continue
+		}
+		if err := f.prod.CheckAwait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // combine returns the result future of a combinator of fs, whose inputs
 // each call onInput once they have resolved (the last one possibly before
@@ -105,7 +132,7 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 	if len(fs) == 0 {
 		return Resolved([]T{})
 	}
-	return combine(fs, func(s *combined[T, []T]) { s.values = make([]T, len(fs)) },
+	return combine(fs, func(s *combined[T, []T]) { s.values, s.needsAll = make([]T, len(fs)), true },
 		func(s *combined[T, []T], i int) {
 			f := s.fs[i]
 			if f.err != nil {
@@ -129,7 +156,7 @@ func AllSettled[T any](fs ...*Future[T]) *Future[[]Result[T]] {
 	if len(fs) == 0 {
 		return Resolved([]Result[T]{})
 	}
-	return combine(fs, func(s *combined[T, []Result[T]]) { s.results = make([]Result[T], len(fs)) },
+	return combine(fs, func(s *combined[T, []Result[T]]) { s.results, s.needsAll = make([]Result[T], len(fs)), true },
 		func(s *combined[T, []Result[T]], i int) {
 			f := s.fs[i]
 			s.results[i] = Result[T]{Value: f.value, Err: f.err}

@@ -175,10 +175,13 @@ func (f *Future[T]) runFunc(ctx context.Context, fn func(context.Context) (T, er
 // Producer is the side of a future that makes its value, as NewPromise
 // plugs it in: Cancel asks the work to stop (Future.Cancel calls it), and
 // CheckAwait vets Await's context before Await blocks on the unresolved
-// future, returning an error to make Await fail at once instead. The task
-// loop's tasks are producers: CheckAwait turns the wait for an
+// future, returning an error to make Await fail at once instead; it may
+// also do the work in the awaiting goroutine and return once it is done.
+// The task loop's tasks are producers: CheckAwait turns the wait for an
 // after-response task inside its own request, which could never end, into
-// an error. Both methods must be safe for concurrent use.
+// an error, and runs a queued task that another task awaits. All and
+// AllSettled pass the check on to their inputs. Both methods must be safe
+// for concurrent use.
 type Producer interface {
 	Cancel()
 	CheckAwait(ctx context.Context) error

@@ -298,6 +298,53 @@ func TestAwaitCheck(t *testing.T) {
 	}
 }
 
+// TestAwaitCheckThroughCombinators: All and AllSettled, which wait for
+// every input, pass Await's check on to their inputs, so that an input
+// that could never resolve fails the Await at once; First and Any, which
+// need one input only, do not (another input may resolve first).
+func TestAwaitCheckThroughCombinators(t *testing.T) {
+	errInScope := errors.New("in scope")
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, 1)
+	checked, _ := future.New[int](future.WithAwaitCheck(func(ctx context.Context) error {
+		if ctx.Value(key{}) != nil {
+			return errInScope
+		}
+		return nil
+	}))
+	plain, resolvePlain := future.New[int]()
+	for _, tc := range []struct {
+		name  string
+		await func(context.Context) error
+		want  error
+	}{
+		{"All", func(ctx context.Context) error { _, err := future.All(plain, checked).Await(ctx); return err }, errInScope},
+		{"AllSettled", func(ctx context.Context) error { _, err := future.AllSettled(plain, checked).Await(ctx); return err }, errInScope},
+		{"All of All", func(ctx context.Context) error {
+			_, err := future.All(future.All(checked), future.All(plain)).Await(ctx)
+			return err
+		}, errInScope},
+		{"First", func(ctx context.Context) error { _, err := future.First(plain, checked).Await(ctx); return err }, context.DeadlineExceeded},
+		{"Any", func(ctx context.Context) error { _, err := future.Any(plain, checked).Await(ctx); return err }, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			if err := tc.await(ctx); !errors.Is(err, tc.want) {
+				t.Fatalf("Await = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Once All has failed, its inputs are not checked any more.
+	failing, fail := future.New[int]()
+	all := future.All(failing, checked)
+	fail(0, errBoom)
+	if _, err := all.Await(ctx); !errors.Is(err, errBoom) {
+		t.Fatalf("All after a failure: %v", err)
+	}
+	resolvePlain(1, nil)
+}
+
 func TestThen(t *testing.T) {
 	ctx := context.Background()
 	double := func(_ context.Context, v int) (int, error) { return v * 2, nil }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gofutures/futures/runtime/taskloop"
 )
 
 // gzipMinSize is the smallest response worth compressing when its length
@@ -20,18 +22,26 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) 
 // Gzip compresses the responses of next for clients that accept gzip:
 // text, JSON, JavaScript, XML and SVG of at least 1 KiB, or of unknown
 // length. Responses that are already encoded, partial (206) or without a
-// body pass through. It supports Flush, so after-response tasks still
-// start once the client has the response.
+// body pass through. It supports Flush.
+//
+// A compressed response ends with the gzip trailer, which Gzip writes
+// after next has returned. So that after-response tasks (taskloop.Later)
+// start only once the client can have the whole response, Gzip wraps next
+// in a request scope (taskloop.Middleware) that holds them, those of the
+// views inside included, until the trailer is written and flushed.
 func Gzip(next http.Handler) http.Handler {
+	compressed := taskloop.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gw := &gzipWriter{ResponseWriter: w}
+		defer gw.close()
+		next.ServeHTTP(gw, r)
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
 		if !acceptsGzip(r.Header.Get("Accept-Encoding")) || r.Method == http.MethodHead {
 			next.ServeHTTP(w, r)
 			return
 		}
-		gw := &gzipWriter{ResponseWriter: w}
-		defer gw.close()
-		next.ServeHTTP(gw, r)
+		compressed.ServeHTTP(w, r)
 	})
 }
 

@@ -165,14 +165,16 @@ func (c *Config) withDefaults() error {
 	return nil
 }
 
-// ShutdownError is Run's error when the shutdown deadline passed before
-// everything finished.
+// ShutdownError is Run's error when the shutdown did not finish
+// everything: the deadline passed before the requests or the loop's tasks
+// were done, or the loop did not run every task it had accepted (delayed
+// tasks not yet due).
 type ShutdownError struct {
 	// Requests is how many requests were still running when their
 	// connections were closed.
 	Requests int
-	// Tasks is the task loop's *taskloop.ShutdownError, if it did not
-	// drain in time.
+	// Tasks is the task loop's *taskloop.ShutdownError, if it did not run
+	// every task.
 	Tasks error
 }
 
@@ -184,15 +186,16 @@ func (e *ShutdownError) Error() string {
 	if e.Tasks != nil {
 		parts = append(parts, e.Tasks.Error())
 	}
-	return "server: shutdown deadline passed: " + strings.Join(parts, "; ")
+	return "server: shutdown incomplete: " + strings.Join(parts, "; ")
 }
 
 func (e *ShutdownError) Unwrap() error { return e.Tasks }
 
 // Run serves until ctx ends or a stop signal arrives, then shuts down
 // gracefully within Config.ShutdownTimeout, and returns: nil after a clean
-// shutdown, a *ShutdownError when the deadline cut requests or tasks off,
-// or the error that kept the server from listening or serving.
+// shutdown, a *ShutdownError when the deadline cut requests or tasks off
+// or tasks were left unrun, or the error that kept the server from
+// listening or serving.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.withDefaults(); err != nil {
 		for _, ln := range cfg.Listeners {
@@ -377,7 +380,8 @@ func listen(ctx context.Context, addr string) ([]net.Listener, error) {
 	return out, nil
 }
 
-// handler wraps the configured handler with static files and gzip.
+// handler wraps the configured handler with static files, gzip and a
+// request scope for after-response tasks.
 func (c *Config) handler() http.Handler {
 	h := c.Handler
 	if c.Static != nil {
@@ -395,7 +399,9 @@ func (c *Config) handler() http.Handler {
 	if c.Gzip {
 		h = Gzip(h)
 	}
-	return h
+	// Outermost, so that after-response tasks are handed over only once
+	// every handler, whatever it wraps, has finished the response.
+	return taskloop.Middleware(h)
 }
 
 // noListing hides directories without an index.html from http.FileServer,

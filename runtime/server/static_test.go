@@ -1,11 +1,15 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestStaticSymlinks: a symbolic link inside the static directory serves
@@ -165,5 +169,195 @@ func BenchmarkStaticFile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+var staticFS = fstest.MapFS{
+	"index.html":       {Data: []byte("<h1>home</h1>")},
+	"css/site.css":     {Data: []byte("body { color: red }")},
+	"secret/.env":      {Data: []byte("TOKEN=abc")},
+	"empty/readme.txt": {Data: []byte("nothing to see")},
+	"docs/index.html":  {Data: []byte("<h1>docs</h1>")},
+}
+
+// fallback answers what the static files do not take.
+var fallback = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Handler", "yes")
+	fmt.Fprintf(w, "handler %s %s", r.Method, r.URL.Path)
+})
+
+func TestStaticFS(t *testing.T) {
+	r := start(t, Config{Handler: fallback, Static: staticFS})
+	c := newClient(t)
+
+	tests := []struct {
+		method, path string
+		status       int
+		body         string // exact, when status is 200
+	}{
+		{"GET", "/static/css/site.css", 200, "body { color: red }"},
+		{"GET", "/static/", 200, "<h1>home</h1>"},
+		{"GET", "/static/docs/", 200, "<h1>docs</h1>"},
+		{"GET", "/static/empty/", 404, ""},
+		{"GET", "/static/empty", 404, ""},
+		{"GET", "/static/css/", 404, ""},
+		{"GET", "/static/missing.js", 404, ""},
+		{"GET", "/other", 200, "handler GET /other"},
+		{"GET", "/static", 200, "handler GET /static"},
+		{"POST", "/static/x", 200, "handler POST /static/x"},
+		{"POST", "/static/css/site.css", 200, "handler POST /static/css/site.css"},
+		{"PUT", "/static/css/site.css", 200, "handler PUT /static/css/site.css"},
+	}
+	for _, tt := range tests {
+		got := do(t, c, tt.method, r.url+tt.path)
+		if got.status != tt.status {
+			t.Errorf("%s %s = %d %q, want %d", tt.method, tt.path, got.status, got.body, tt.status)
+			continue
+		}
+		if tt.status == 200 && got.body != tt.body {
+			t.Errorf("%s %s = %q, want %q", tt.method, tt.path, got.body, tt.body)
+		}
+		if tt.status == 404 && (strings.Contains(got.body, "readme.txt") || strings.Contains(got.body, "site.css")) {
+			t.Errorf("%s %s lists the directory: %q", tt.method, tt.path, got.body)
+		}
+	}
+
+	got := do(t, c, "GET", r.url+"/static/css/site.css")
+	if ct := got.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("site.css Content-Type = %q, want text/css", ct)
+	}
+	if got.header.Get("X-Handler") != "" {
+		t.Errorf("site.css was answered by the Handler")
+	}
+
+	head := do(t, c, "HEAD", r.url+"/static/css/site.css")
+	if head.status != 200 || head.body != "" || head.header.Get("Content-Length") != strconv.Itoa(len("body { color: red }")) {
+		t.Errorf("HEAD site.css = %d, Content-Length %q, body %q", head.status, head.header.Get("Content-Length"), head.body)
+	}
+
+	// A directory with index.html is redirected to its slash form, relative
+	// to the prefix.
+	noFollow := &http.Client{Transport: c.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	red := do(t, noFollow, "GET", r.url+"/static/docs")
+	if red.status != http.StatusMovedPermanently || red.header.Get("Location") != "docs/" {
+		t.Errorf("GET /static/docs = %d Location %q, want 301 docs/", red.status, red.header.Get("Location"))
+	}
+
+	if got := do(t, c, "GET", r.url+"/static/secret/.env"); got.status == 200 {
+		t.Logf("note: dot files are served: GET /static/secret/.env = 200 %q", got.body)
+	}
+}
+
+func TestStaticCustomPrefix(t *testing.T) {
+	r := start(t, Config{Handler: fallback, Static: staticFS, StaticPrefix: "/assets/"})
+	c := newClient(t)
+	if got := do(t, c, "GET", r.url+"/assets/css/site.css"); got.status != 200 || got.body != "body { color: red }" {
+		t.Errorf("GET /assets/css/site.css = %d %q", got.status, got.body)
+	}
+	if got := do(t, c, "GET", r.url+"/static/css/site.css"); got.body != "handler GET /static/css/site.css" {
+		t.Errorf("GET /static/css/site.css = %d %q, want the Handler", got.status, got.body)
+	}
+}
+
+// staticTree makes root/outside.txt, root/go.mod and root/public/... and
+// returns root/public.
+func staticTree(t *testing.T) (public string, secret string) {
+	t.Helper()
+	root := t.TempDir()
+	secret = "TOP SECRET OUTSIDE THE STATIC DIRECTORY"
+	public = filepath.Join(root, "public")
+	files := map[string]string{
+		filepath.Join(root, "go.mod"):                 secret,
+		filepath.Join(root, "outside.txt"):            secret,
+		filepath.Join(public, "index.html"):           "<h1>public home</h1>",
+		filepath.Join(public, "css", "site.css"):      "p { margin: 0 }",
+		filepath.Join(public, "empty", "readme.txt"):  "nothing",
+		filepath.Join(public, "sub", "deep", "a.txt"): "deep file",
+	}
+	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return public, secret
+}
+
+func TestStaticDir(t *testing.T) {
+	public, _ := staticTree(t)
+	r := start(t, Config{Handler: fallback, StaticDir: public})
+	c := newClient(t)
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/static/", 200, "<h1>public home</h1>"},
+		{"GET", "/static/css/site.css", 200, "p { margin: 0 }"},
+		{"GET", "/static/sub/deep/a.txt", 200, "deep file"},
+		{"HEAD", "/static/sub/deep/a.txt", 200, ""},
+		{"GET", "/static/empty/", 404, ""},
+		{"GET", "/static/sub/", 404, ""},
+		{"GET", "/static/nope.txt", 404, ""},
+		{"POST", "/static/css/site.css", 200, "handler POST /static/css/site.css"},
+	}
+	for _, tt := range tests {
+		got := do(t, c, tt.method, r.url+tt.path)
+		if got.status != tt.status || (tt.status == 200 && got.body != tt.body) {
+			t.Errorf("%s %s = %d %q, want %d %q", tt.method, tt.path, got.status, got.body, tt.status, tt.body)
+		}
+	}
+}
+
+// No request path reaches a file outside the static directory, and none
+// makes the server fail.
+func TestStaticPathTricks(t *testing.T) {
+	public, secret := staticTree(t)
+	r := start(t, Config{Handler: fallback, StaticDir: public})
+	paths := []string{
+		"/static/../go.mod",
+		"/static/../outside.txt",
+		"/static/../../outside.txt",
+		"/static/./../outside.txt",
+		"/static/css/../../outside.txt",
+		"/static/%2e%2e/go.mod",
+		"/static/%2E%2E/outside.txt",
+		"/static/..%2fgo.mod",
+		"/static/..%2Foutside.txt",
+		"/static/%2e%2e%2foutside.txt",
+		"/static/..%5coutside.txt",
+		"/static/..\\outside.txt",
+		"/static/%252e%252e/outside.txt",
+		"/static/..;/outside.txt",
+		"/static/....//outside.txt",
+		"/static//etc/passwd",
+		"/static///etc/passwd",
+		"/static/%2fetc%2fpasswd",
+		"/static/..",
+		"/static/%00",
+		"/static/css/site.css%00.txt",
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		for _, p := range paths {
+			got := rawRequest(t, r.addr, method, p)
+			if got.status >= 500 {
+				t.Errorf("%s %s = %d %q, want no server error", method, p, got.status, got.body)
+			}
+			if strings.Contains(got.body, secret) {
+				t.Errorf("%s %s served the file outside the static directory: %d %q", method, p, got.status, got.body)
+			}
+			if strings.Contains(got.body, "root:") {
+				t.Errorf("%s %s served /etc/passwd: %d %q", method, p, got.status, got.body)
+			}
+			if method == "HEAD" && got.status == 200 {
+				if cl := got.header.Get("Content-Length"); cl == strconv.Itoa(len(secret)) {
+					t.Errorf("HEAD %s = 200 with the length of the outside file", p)
+				}
+			}
+		}
 	}
 }

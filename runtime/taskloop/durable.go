@@ -88,7 +88,9 @@ func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 		// store those in the caller rather than fail them.
 		return Submit(ctx, nil, enqueueSpec(spec), enqueue)
 	}
-	return Submit(ctx, l, enqueueSpec(spec), enqueue)
+	// Once stored, the job belongs to no request: the insert is not
+	// cancelled with the request that asked for it.
+	return submitUntracked(ctx, l, enqueueSpec(spec), false, enqueue)
 }
 
 // LaterDurable is AsyncDurable, except inside a request scope, where the

@@ -1,62 +1,3 @@
-// Package taskloop runs tasks in the background of a process: a bounded pool
-// of workers fed by a bounded queue, with retries, timeouts, delays,
-// intervals, and a graceful Shutdown that drains what was accepted.
-//
-// A task is a function plus a Spec (its name and how to run it). Submitting
-// one returns a *future.Future that resolves exactly once with the
-// function's result, or with an error that says why it did not run. Tasks
-// keep the values of the context they were submitted with, but not its
-// cancellation or deadline: a task started by an HTTP handler outlives the
-// request. Its context is cancelled by its own timeout, by Future.Cancel, or
-// when the loop stops.
-//
-// Generated code calls Async and Later, which find the loop in the context
-// (WithLoop) or the process default (SetDefault). With no loop at all, the
-// task runs synchronously in the caller and its future is already resolved,
-// so plain programs and tests need no setup.
-//
-// # Request scopes
-//
-// Middleware (or NewScope) opens a request scope: tasks submitted with Later
-// inside it wait until the handler has returned and its response has been
-// flushed, then go to the loop. That is how a view sends a confirmation email
-// after it has answered.
-//
-// # Cost and ownership
-//
-// The loop owns its worker goroutines, started by Start and ended by
-// Shutdown; whoever calls Start must call Shutdown. Submitting a task costs
-// two allocations (the task and its future, which the task produces through
-// future.NewPromise), one more when the submitter's context can be
-// cancelled, plus the caller's closure. Measured with
-// `go test -run '^$' -bench . -count 6 ./runtime/taskloop` on 2 cores
-// (medians): a trivial task submitted and completed costs about 0.6 µs,
-// 1.5 times a raw goroutine per task with a WaitGroup (0.4 µs), which has
-// no bound, no queue and no future; the latency of one task alone, submit
-// to resolution, is about 1.4 µs against 0.7 µs raw, the price of handing
-// it to a parked worker and back.
-//
-// # For generated code
-//
-// The wrappers and registration functions that futuresgen writes use only
-// these names of this package. They are a contract with generated code: a
-// change to one that would break it comes with a new version constant
-// (see [SupportsGeneratedCodeVersion1]).
-//
-//   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
-//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
-//     [Spec.Durable];
-//   - [Async] and [Later]; for durable tasks [AsyncDurable],
-//     [LaterDurable], [DecodeArgs] and [Receipt];
-//   - [Definition], with [Definition.Spec], [Definition.Run] and
-//     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and
-//     [RegisterOn];
-//   - [SupportsGeneratedCodeVersion1], which every generated file that uses
-//     this package asserts.
-//
-// Of package future they use [future.Future], the result of every wrapper,
-// and its [future.Future.Await], which the handler of a view that returns
-// a future calls.
 package taskloop
 
 import (
@@ -72,7 +13,9 @@ import (
 
 var (
 	// ErrQueueFull is the error of a task refused because the queue was full
-	// and the policy is Reject.
+	// and the policy is Reject, or because a task submitted from inside a
+	// task found even the extra room of such submissions taken (see the
+	// package documentation).
 	ErrQueueFull = errors.New("taskloop: queue is full")
 	// ErrClosed is the error of a task submitted after Shutdown began.
 	ErrClosed = errors.New("taskloop: loop is shut down")
@@ -88,7 +31,8 @@ type Policy int
 const (
 	// Block waits for room in the queue until the submitter's context ends,
 	// then fails the task with the context's error. It is the default: it
-	// slows producers down to the pace of the workers.
+	// slows producers down to the pace of the workers. Tasks submitted from
+	// inside a task of the loop never wait: see the package documentation.
 	Block Policy = iota
 	// Reject fails the task at once with an error matching ErrQueueFull.
 	Reject
@@ -112,19 +56,26 @@ type Options struct {
 	// background tasks mostly wait on the network (mail, HTTP, databases)
 	// rather than compute.
 	Workers int
-	// QueueSize is how many accepted tasks may wait for a worker. Default:
-	// 1024. Tasks waiting for a delay, an interval or a retry backoff do not
-	// count against it.
+	// QueueSize is how many accepted tasks may wait: for a worker, for a
+	// delay, for a periodic task's next run, or for a retry. Default: 1024.
+	// A new task beyond it gets WhenFull. Tasks coming back from a run (to
+	// retry, or for a periodic task's next run), after-response tasks
+	// handed over once their response is written, and schedules started by
+	// Register are never refused, so the count may pass QueueSize by that
+	// many; delayed and periodic tasks submitted by tasks may pass it by
+	// up to QueueSize more (see the package documentation).
 	QueueSize int
 	// WhenFull is what submitting does when the queue is full. Default: Block.
 	WhenFull Policy
 	// MaxBackoff caps the wait between two attempts of a task. Default: 1 minute.
 	MaxBackoff time.Duration
-	// Logger receives the loop's logs: a task's final failure at Warn, a
-	// panic at Error with its stack, retries at Debug. Default: slog.Default().
+	// Logger receives the loop's logs: a task's final failure and a task
+	// that did not run at Warn, a panic at Error with its stack, retries at
+	// Debug. Default: slog.Default().
 	Logger *slog.Logger
 	// Hooks, when not nil, is told when each attempt starts and finishes,
-	// for metrics or tracing.
+	// for metrics or tracing, and, if it implements DropHooks, of every
+	// task that did not run.
 	Hooks Hooks
 	// Backend, when not nil, stores and runs durable tasks (Spec.Durable)
 	// instead of this loop: see Backend and runtime/durable. The loop
@@ -157,11 +108,23 @@ const (
 	closing
 )
 
+// maxInlineDepth bounds how deep tasks run inside one another's goroutine
+// (a task run by the task that submitted or awaited it, which may do the
+// same), at a few KiB of stack each; past it, runInline goes on in a fresh
+// goroutine.
+const maxInlineDepth = 128
+
 // Loop is an in-process task loop. Create it with New, then Start it; every
 // method is safe for concurrent use.
 type Loop struct {
 	opts  Options
-	queue chan *task
+	queue chan *task // ready tasks; those that do not fit wait in overflow
+
+	// backlog counts the accepted tasks that wait: ready (in the queue or
+	// its overflow) or on the timer heap. New tasks are admitted while it
+	// is below QueueSize; room wakes the submitters that wait for it.
+	backlog atomic.Int64
+	room    gate
 
 	// stopCtx ends when the loop stops hard: running tasks see their
 	// contexts cancelled.
@@ -181,10 +144,20 @@ type Loop struct {
 	exited      chan struct{} // closed when the last worker has returned
 	workersLeft atomic.Int64
 
+	// epoch is the origin of the timer heap's times, whose monotonic
+	// clock they share.
+	epoch time.Time
+
+	fireMu sync.Mutex // held by fire, around l.mu
+
 	mu             sync.Mutex
 	state          loopState
-	waiting        map[*task]struct{} // tasks whose timer is set
-	overflow       []*task            // timer-fired tasks waiting for room in the queue
+	timers         timerHeap   // tasks waiting for a delay, an interval or a retry
+	timer          *time.Timer // fires when timers[0] is due; nil until first needed
+	timerSeq       uint64      // orders tasks due at the same time
+	overflow       []*task     // ready tasks that did not fit in the queue
+	overflowN      atomic.Int64
+	inline         map[*task]struct{} // tasks running in a submitter's or awaiter's goroutine
 	running        []atomic.Pointer[task]
 	stopStartCtx   func() bool
 	shutdownErr    error
@@ -196,6 +169,7 @@ type Loop struct {
 
 	stats      counters
 	unfinished atomic.Int64 // tasks failed by the hard stop
+	notStarted atomic.Int64 // delayed tasks failed when Shutdown began
 }
 
 // New returns a loop configured by opts. It starts nothing: tasks submitted
@@ -209,9 +183,9 @@ func New(opts Options) *Loop {
 		drained:      make(chan struct{}),
 		quit:         make(chan struct{}),
 		exited:       make(chan struct{}),
-		waiting:      make(map[*task]struct{}),
 		running:      make([]atomic.Pointer[task], opts.Workers),
 		shutdownDone: make(chan struct{}),
+		epoch:        time.Now(),
 	}
 	l.stopCtx, l.stopCancel = context.WithCancelCause(context.Background())
 	return l
@@ -263,70 +237,63 @@ func (l *Loop) startLocked() {
 	}
 }
 
-func (l *Loop) work(slot int) {
-	quit := false
-	defer func() {
-		if !quit {
-			// A task called runtime.Goexit, which no recover stops: fail
-			// it and put a new worker in this one's slot.
-			if t := l.running[slot].Swap(nil); t != nil {
-				l.stats.running.Add(-1)
-				l.settle(t, ErrGoexit)
-			}
-			go l.work(slot)
-			return
-		}
-		if l.workersLeft.Add(-1) == 0 {
-			close(l.exited)
-		}
-	}()
-	for {
-		select {
-		case t := <-l.queue:
-			l.stats.queued.Add(-1)
-			l.execute(slot, t)
-			l.pumpOverflow()
-		case <-l.quit:
-			quit = true
-			return
-		}
-	}
-}
-
 // Done returns a channel closed when every worker has returned, after
 // Shutdown. A task that ignores its context keeps its worker until it
 // returns, so Done may close after Shutdown has returned.
 func (l *Loop) Done() <-chan struct{} { return l.exited }
 
-// ShutdownError is Shutdown's error when its context ended before every
-// accepted task had finished.
+// ShutdownError is Shutdown's error when it did not run every task it had
+// accepted: its context ended first, or delayed tasks had not started yet.
 type ShutdownError struct {
-	// Unfinished is how many accepted tasks failed with ErrStopped: running,
-	// queued or waiting for a retry when the context ended.
+	// Unfinished is how many accepted tasks failed with ErrStopped because
+	// the context ended: running, queued or waiting for a retry.
 	Unfinished int
-	// Cause is the context's error.
+	// NotStarted is how many delayed tasks were still waiting for their
+	// first run when Shutdown began; they failed with ErrStopped.
+	NotStarted int
+	// Cause is the context's error when it ended first, else nil.
 	Cause error
 }
 
 func (e *ShutdownError) Error() string {
-	return fmt.Sprintf("taskloop: shutdown: %d task(s) did not finish: %v", e.Unfinished, e.Cause)
+	msg := "taskloop: shutdown:"
+	if e.Unfinished > 0 || e.Cause != nil {
+		msg += fmt.Sprintf(" %d task(s) did not finish: %v", e.Unfinished, e.Cause)
+		if e.NotStarted > 0 {
+			msg += ";"
+		}
+	}
+	if e.NotStarted > 0 {
+		msg += fmt.Sprintf(" %d delayed task(s) never started", e.NotStarted)
+	}
+	return msg
 }
 
-// Unwrap returns the context's error, so that errors.Is(err,
+// Unwrap returns ErrStopped, the error of every task counted, and the
+// context's error if it ended, so that errors.Is(err,
 // context.DeadlineExceeded) holds after a Shutdown that timed out.
-func (e *ShutdownError) Unwrap() error { return e.Cause }
+func (e *ShutdownError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrStopped}
+	}
+	return []error{ErrStopped, e.Cause}
+}
 
 // Shutdown stops intake, then waits until every accepted task has finished
 // or ctx ends, whichever is first.
 //
-// From the moment Shutdown begins, submitting fails with ErrClosed. Queued
-// and running tasks run to completion, including their retries; periodic
-// tasks end (their futures resolve with the last run's value); tasks still
-// waiting for their first delayed start fail with ErrStopped. When ctx ends
-// first, Shutdown cancels the contexts of running tasks, fails every
-// unfinished task with ErrStopped, and returns a *ShutdownError that counts
-// them. Either way every accepted task's future has resolved when Shutdown
-// returns.
+// From the moment Shutdown begins, submitting fails with ErrClosed, and so
+// do submitters waiting for room; only the loop's running tasks may still
+// submit, since what they start finishes work accepted before (a fan-out
+// half done), until the loop stops hard. Queued and running tasks run to
+// completion, including their retries; periodic tasks end (their futures
+// resolve with the last run's value); tasks still waiting for their first
+// delayed start fail with ErrStopped. When ctx ends first, Shutdown cancels
+// the contexts of running tasks and fails every unfinished task with
+// ErrStopped. Either way every accepted task's future has resolved when
+// Shutdown returns, and if any of them did not run to its end, Shutdown
+// returns a *ShutdownError that counts them (each is also logged, see
+// DropHooks).
 //
 // Shutdown may be called more than once and from several goroutines; later
 // calls wait for the first one and return its result. A loop that was never
@@ -359,29 +326,34 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	}
 	l.closingFlag.Store(true)
 	close(l.closingCh)
-	var ended []*task
-	for t := range l.waiting {
-		if t.endsAtShutdown() {
-			delete(l.waiting, t)
-			t.timer.Stop()
-			l.stats.waiting.Add(-1)
-			ended = append(ended, t)
-		}
-	}
+	ended := l.timers.removeIf(func(t *task) bool { return t.endsAtShutdown() })
+	l.stats.waiting.Add(-int64(len(ended)))
 	l.mu.Unlock()
 	for _, t := range ended {
+		l.leaveBacklog()
 		l.endAtShutdown(t)
 	}
 	l.checkDrained()
 
+	var cause error
 	select {
 	case <-l.drained:
 	case <-ctx.Done():
-		if n := l.stopHard(); n > 0 {
-			l.shutdownErr = &ShutdownError{Unfinished: n, Cause: ctx.Err()}
-		}
+		cause = ctx.Err()
+		l.stopHard()
 	}
 	close(l.quit)
+	l.mu.Lock()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.mu.Unlock()
+	if n, ns := int(l.unfinished.Load()), int(l.notStarted.Load()); n > 0 || ns > 0 {
+		if n == 0 {
+			cause = nil // the context ended after the last task did
+		}
+		l.shutdownErr = &ShutdownError{Unfinished: n, NotStarted: ns, Cause: cause}
+	}
 	if backendStarted {
 		// After the loop, whose workers may have been inserting jobs.
 		if err := l.opts.Backend.Stop(ctx); err != nil {
@@ -399,27 +371,34 @@ func (l *Loop) checkDrained() {
 }
 
 // stopHard fails every unfinished task with ErrStopped, cancels the
-// contexts of running tasks, and returns how many tasks it failed.
+// contexts of running tasks, and waits until every task has resolved.
 //
 // Tasks move between the queue, the timers and the workers without a lock,
 // so a sweep can miss one in passage; every such hand-off checks
 // stoppedFlag (or stopCtx) after publishing the task where the sweep looks,
 // and fails the task itself. stopHard waits for those, which run no user
 // code, so that every future has resolved and been counted on return.
-func (l *Loop) stopHard() int {
+func (l *Loop) stopHard() {
 	l.stoppedFlag.Store(true)
 	l.mu.Lock()
-	waiting, overflow := l.waiting, l.overflow
-	l.waiting, l.overflow = make(map[*task]struct{}), nil
+	timers := l.timers.removeIf(func(*task) bool { return true })
+	l.stats.waiting.Add(-int64(len(timers)))
+	overflow := l.overflow
+	l.overflow = nil
+	l.overflowN.Store(0)
+	inline := make([]*task, 0, len(l.inline))
+	for t := range l.inline {
+		inline = append(inline, t)
+	}
 	l.mu.Unlock()
-	for t := range waiting {
-		t.timer.Stop()
-		l.stats.waiting.Add(-1)
+	for _, t := range timers {
+		l.leaveBacklog()
 		l.stopTask(t)
 	}
 	for _, t := range overflow {
-		l.stats.queued.Add(-1)
-		l.stopTask(t)
+		if l.take(t) {
+			l.stopTask(t)
+		}
 	}
 	// Fail running tasks before cancelling their contexts, so that they
 	// fail with ErrStopped rather than with what they return once
@@ -429,10 +408,12 @@ func (l *Loop) stopHard() int {
 			l.stopTask(t)
 		}
 	}
+	for _, t := range inline {
+		l.stopTask(t)
+	}
 	l.stopCancel(ErrStopped)
 	l.sweepQueue()
 	<-l.drained
-	return int(l.unfinished.Load())
 }
 
 // sweepQueue empties the queue after a hard stop, failing what it finds.
@@ -442,8 +423,9 @@ func (l *Loop) sweepQueue() {
 	for {
 		select {
 		case t := <-l.queue:
-			l.stats.queued.Add(-1)
-			l.stopTask(t)
+			if l.take(t) {
+				l.stopTask(t)
+			}
 		default:
 			return
 		}
@@ -453,7 +435,10 @@ func (l *Loop) sweepQueue() {
 // stopTask fails t with ErrStopped after a hard stop and counts it as
 // unfinished, unless it has already been resolved.
 func (l *Loop) stopTask(t *task) {
-	l.settleCounting(t, ErrStopped, &l.unfinished)
+	if l.settleCounting(t, ErrStopped, &l.unfinished) {
+		l.stats.stopped.Add(1)
+		l.dropped(t, t, "task stopped", ErrStopped)
+	}
 }
 
 // Stats are counts of a loop's tasks. Counts only grow; gauges go up and
@@ -464,19 +449,21 @@ type Stats struct {
 	Rejected  int64 // refused: queue full, loop closed, or submitter's ctx ended while blocked
 	Succeeded int64 // tasks that ended without error (a periodic task counts once, when it ends, even by Future.Cancel)
 	Failed    int64 // tasks that ended with an error, including ErrStopped
-	Canceled  int64 // tasks ended by Future.Cancel before they succeeded or failed
+	Canceled  int64 // tasks ended by Future.Cancel (or their request's end) before they succeeded or failed
 	Retried   int64 // attempts that failed and were retried
 	Panicked  int64 // attempts that panicked
 	Runs      int64 // runs of periodic tasks
+	Stopped   int64 // part of Failed: accepted tasks failed with ErrStopped by Shutdown
+	Inline    int64 // runs of tasks in the goroutine of a task that submitted or awaited them
 
 	Queued  int64 // gauge: waiting for a worker, including submitters waiting for room (policy Block)
-	Running int64 // gauge: running now
+	Running int64 // gauge: running now, on workers or inline
 	Waiting int64 // gauge: waiting for a delay, an interval or a retry backoff
 }
 
 type counters struct {
 	submitted, rejected, succeeded, failed, canceled atomic.Int64
-	retried, panicked, runs                          atomic.Int64
+	retried, panicked, runs, stopped, inline         atomic.Int64
 	queued, running, waiting                         atomic.Int64
 }
 
@@ -493,6 +480,8 @@ func (l *Loop) Stats() Stats {
 		Retried:   c.retried.Load(),
 		Panicked:  c.panicked.Load(),
 		Runs:      c.runs.Load(),
+		Stopped:   c.stopped.Load(),
+		Inline:    c.inline.Load(),
 		Queued:    c.queued.Load(),
 		Running:   c.running.Load(),
 		Waiting:   c.waiting.Load(),

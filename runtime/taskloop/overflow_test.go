@@ -11,25 +11,34 @@ import (
 )
 
 // TestDelayedTasksHoldNoGoroutines fires thousands of delayed tasks at a
-// loop whose queue is full: they wait in the loop's overflow list, not in a
-// goroutine each, and all of them run.
+// loop whose only worker is busy: waiting for their time, then for the
+// worker, they hold no goroutine each (one timer serves them all), and all
+// of them run, in the order they fell due.
 func TestDelayedTasksHoldNoGoroutines(t *testing.T) {
 	ctx := context.Background()
-	l := taskloop.New(taskloop.Options{Workers: 1, QueueSize: 2, WhenFull: taskloop.Reject, Logger: quiet})
+	const n = 5000
+	l := taskloop.New(taskloop.Options{Workers: 1, QueueSize: n, WhenFull: taskloop.Reject, Logger: quiet})
 	if err := l.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
-	// Hold the only worker so that the queue fills.
+	started := make(chan struct{})
+	// Hold the only worker, out of the queue's count, so that the queue
+	// has room for exactly n.
 	block := taskloop.Submit(ctx, l, taskloop.Spec{Name: "block"}, func(context.Context) (int, error) {
+		close(started)
 		<-release
 		return 0, nil
 	})
-	const n = 5000
+	<-started
 	before := runtime.NumGoroutine()
 	fs := make([]*future.Future[int], n)
+	var order []int // appended by the only worker
 	for i := range n {
-		fs[i] = taskloop.Submit(ctx, l, taskloop.Spec{Name: "delayed", Delay: time.Millisecond}, func(context.Context) (int, error) { return i, nil })
+		fs[i] = taskloop.Submit(ctx, l, taskloop.Spec{Name: "delayed", Delay: time.Millisecond}, func(context.Context) (int, error) {
+			order = append(order, i)
+			return i, nil
+		})
 	}
 	// Let every timer fire while the worker is held.
 	deadline := time.Now().Add(10 * time.Second)
@@ -51,5 +60,10 @@ func TestDelayedTasksHoldNoGoroutines(t *testing.T) {
 	}
 	if st := l.Stats(); st.Queued != 0 || st.Succeeded != n+1 {
 		t.Fatalf("stats after: %+v", st)
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("run %d was task %d: tasks due in order must run in order", i, v)
+		}
 	}
 }

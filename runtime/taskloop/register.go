@@ -105,8 +105,11 @@ func (l *Loop) Register(defs ...Definition) error {
 	return nil
 }
 
+// startSchedule starts a periodic definition's schedule. A schedule is
+// part of the program, not of its load: it takes its place in the queue
+// even past the bound, never refused for room.
 func (l *Loop) startSchedule(ctx context.Context, d *Definition) {
-	Submit(ctx, l, d.Spec, func(ctx context.Context) (struct{}, error) {
+	submitUntracked(ctx, l, d.Spec, true, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, d.Run(ctx)
 	})
 }

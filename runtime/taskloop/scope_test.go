@@ -122,6 +122,9 @@ func TestAwaitInScope(t *testing.T) {
 			_, err = f.Await(sub)
 			cancel()
 			res.errs = append(res.errs, err)
+			// And through future.All, which waits for it too.
+			_, err = future.All(future.Resolved("x"), f).Await(r.Context())
+			res.errs = append(res.errs, err)
 			results <- res
 		})
 		resp, err := srv.Client().Get(srv.URL)
@@ -358,33 +361,86 @@ func TestScopeUsesLoopOfLater(t *testing.T) {
 	}
 }
 
-// TestScopeCloseWaitsForRoom: Close submits under policy Block even when
-// the request's context has ended, so that a client that went away does not
-// lose the work it caused.
-func TestScopeCloseWaitsForRoom(t *testing.T) {
-	l := startLoop(t, taskloop.Options{Workers: 1, QueueSize: 1})
-	bl := newBlocker(t)
-	bl.submit(l)
-	recv(t, bl.started)
-	taskloop.Submit(context.Background(), l, taskloop.Spec{}, ok)
+// TestLaterWaitsForRoom: under policy Block, Later waits for room in the
+// queue before the response, since Close never waits: until there is room,
+// or until the request's context ends, after which the task is kept
+// anyway: a client that went away does not lose the work it caused.
+func TestLaterWaitsForRoom(t *testing.T) {
+	for _, end := range []string{"room", "client gone"} {
+		t.Run(end, func(t *testing.T) {
+			l := startLoop(t, taskloop.Options{Workers: 1, QueueSize: 1})
+			bl := newBlocker(t)
+			bl.submit(l)
+			recv(t, bl.started)
+			taskloop.Submit(context.Background(), l, taskloop.Spec{}, ok)
 
-	reqCtx, cancel := context.WithCancel(context.Background())
-	ctx, scope := taskloop.NewScope(taskloop.WithLoop(reqCtx, l))
-	f := taskloop.Later(ctx, taskloop.Spec{}, ok)
-	cancel()
-	closed := make(chan struct{})
-	go func() {
-		scope.Close()
-		close(closed)
-	}()
-	eventually(t, "Close to wait for room", func() bool { return l.Stats().Queued == 2 })
-	bl.free()
-	recv(t, closed)
-	if v, err := await(t, f); v != "ok" || err != nil {
-		t.Fatalf("got %q, %v", v, err)
+			reqCtx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ctx, scope := taskloop.NewScope(taskloop.WithLoop(reqCtx, l))
+			got := make(chan *future.Future[string], 1)
+			go func() { got <- taskloop.Later(ctx, taskloop.Spec{}, ok) }()
+			eventually(t, "Later to wait for room", func() bool { return l.Stats().Queued == 2 })
+			if end == "room" {
+				bl.free()
+			} else {
+				cancel()
+			}
+			f := recv(t, got)
+			scope.Close()
+			if end == "client gone" {
+				if _, done := f.Peek(); done {
+					t.Fatal("the after-response task resolved while the loop was still full")
+				}
+				bl.free()
+			}
+			if v, err := await(t, f); v != "ok" || err != nil {
+				t.Fatalf("got %q, %v", v, err)
+			}
+			shutdown(t, l)
+			if s := checkIdle(t, l); s.Rejected != 0 || s.Succeeded != 3 {
+				t.Fatalf("stats %+v", s)
+			}
+		})
 	}
-	shutdown(t, l)
-	if s := checkIdle(t, l); s.Rejected != 0 || s.Succeeded != 3 {
-		t.Fatalf("stats %+v", s)
+}
+
+// TestAsyncEndsWithAbandonedRequest: under Middleware, a task that a
+// handler started with Async is cancelled when the client goes away before
+// the handler returns; its after-response task still runs.
+func TestAsyncEndsWithAbandonedRequest(t *testing.T) {
+	l := startLoop(t, taskloop.Options{Workers: 2})
+	started := make(chan *future.Future[bool], 1)
+	after := make(chan *future.Future[string], 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		ctx := taskloop.WithLoop(r.Context(), l)
+		after <- taskloop.Later(ctx, taskloop.Spec{Name: "after"}, ok)
+		started <- taskloop.Async(ctx, taskloop.Spec{Name: "work"}, func(ctx context.Context) (bool, error) {
+			select {
+			case <-ctx.Done():
+				return true, nil
+			case <-time.After(safety):
+				return false, nil
+			}
+		})
+		<-r.Context().Done() // the client goes away
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	work := recv(t, started)
+	cancel()
+	recv(t, errc)
+	if cancelled, err := await(t, work); !cancelled && !errors.Is(err, context.Canceled) {
+		t.Fatalf("the task of an abandoned request was not cancelled: %v, %v", cancelled, err)
+	}
+	if v, err := await(t, recv(t, after)); v != "ok" || err != nil {
+		t.Fatalf("after-response task: %q, %v", v, err)
 	}
 }

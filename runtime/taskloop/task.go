@@ -3,113 +3,12 @@ package taskloop
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"math/rand/v2"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/internal/runctx"
 )
-
-// Spec says how to run a task. Generated code keeps one per task in a
-// package variable; the zero Spec runs a task once, now, with no timeout.
-type Spec struct {
-	// Name identifies the task in logs, hooks, errors and, for durable
-	// tasks, across processes. Generated code uses "importpath.Func".
-	Name string
-	// Retries is how many times a failed attempt is tried again; 0 means one
-	// attempt. Retries stop when the task's context ends or the error is
-	// marked with Permanent.
-	Retries int
-	// Backoff is the wait before the first retry; each later retry waits
-	// twice as long as the one before, with jitter, up to the loop's
-	// MaxBackoff. Default: 500ms.
-	Backoff time.Duration
-	// Timeout, when positive, bounds each attempt: its context is cancelled
-	// when the timeout passes.
-	Timeout time.Duration
-	// Delay, when positive, starts the task that much later (Django Futures'
-	// deadline). Without a loop, Delay is ignored and the task runs now.
-	Delay time.Duration
-	// Every, when positive, runs the task at this interval until Shutdown or
-	// Future.Cancel; the first run comes after Delay if set, else after one
-	// interval, and runs never overlap. Its future resolves when the schedule
-	// ends, with the last successful run's value. Without a loop the task
-	// runs once, now.
-	Every time.Duration
-	// Queue labels the task in logs and hooks; the in-process loop has a
-	// single queue. Durable backends use it to pick their queue.
-	Queue string
-	// Durable says the task may run on a durable backend (see the
-	// durable-tasks documentation); the in-process loop runs it like any
-	// other task.
-	Durable bool
-}
-
-// RetryDelay is the wait before retrying after the given failed attempt (1
-// for the first): Backoff (default 500ms) doubled for each attempt after
-// the first, capped at maxBackoff, with jitter over its upper half. Durable
-// backends use it too, so that a task waits alike wherever it runs.
-func (s *Spec) RetryDelay(attempt int, maxBackoff time.Duration) time.Duration {
-	base := s.Backoff
-	if base <= 0 {
-		base = 500 * time.Millisecond
-	}
-	d := base
-	for i := 1; i < attempt && d < maxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, maxBackoff)
-	// Equal jitter: half fixed, half random, so that tasks that failed
-	// together do not retry together.
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
-
-// TaskError is the error of a task that did not succeed. It wraps the
-// cause: the function's last error (which wraps *future.PanicError after a
-// panic), ErrQueueFull, ErrClosed, ErrStopped, or a context's error.
-type TaskError struct {
-	Name     string
-	Attempts int // attempts started; 0 if the task never ran
-	Err      error
-}
-
-func (e *TaskError) Error() string {
-	if e.Attempts > 1 {
-		return fmt.Sprintf("task %s failed after %d attempts: %v", e.Name, e.Attempts, e.Err)
-	}
-	return fmt.Sprintf("task %s: %v", e.Name, e.Err)
-}
-
-func (e *TaskError) Unwrap() error { return e.Err }
-
-type permanentError struct{ err error }
-
-// IsPermanent reports whether err, or an error it wraps, was marked with
-// Permanent.
-func IsPermanent(err error) bool {
-	var p permanentError
-	return errors.As(err, &p)
-}
-
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
-
-// Permanent marks err so that the task is not retried. The task's error
-// still wraps err. Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err}
-}
-
-// ErrGoexit is the error of an attempt that called runtime.Goexit.
-var ErrGoexit = errors.New("taskloop: task called runtime.Goexit")
 
 // runner is the typed part of a task.
 type runner interface {
@@ -119,21 +18,60 @@ type runner interface {
 	resolve(err error)
 }
 
+// Where a task of a loop is, in t.state. A task is handed from goroutine
+// to goroutine; the one that moves it from ready to taken runs it (or
+// fails it), which lets a goroutine that awaits a queued task take it out
+// of the queue's hands: the queue's entry is then stale and skipped.
+const (
+	taskIdle  int32 = iota // being submitted, in a scope, on the timer heap, running, or done
+	taskReady              // in the queue or its overflow, not yet taken
+	taskTaken              // taken from the ready state by a worker or a helper
+)
+
 // task is the untyped state of one submitted task, owned by one goroutine
-// at a time: the submitter, then a worker or a timer, handed over through
-// the queue or the loop's mutex.
+// at a time: the submitter, then a worker, a helper or the timer heap,
+// handed over through the queue, the ready state or the loop's mutex.
+//
+// A task is its own context (the runctx.Context it embeds: cheap, see
+// runctx), marked by Value so that the loop knows a submission or an
+// Await comes from inside a task. Fields are packed so that a task of a
+// small result fits the 256-byte size class.
 type task struct {
+	runctx.Context
 	loop     *Loop // nil when running synchronously
 	spec     Spec
-	ctx      runctx.Context
 	impl     runner
-	attempts atomic.Int32 // attempts started in the current run
 	runStart time.Time
-	timer    *time.Timer // guarded by loop.mu
-
+	scope    atomic.Pointer[Scope] // the request scope of an after-response task, or nil
+	// wake, when set, is closed once the task is ready or resolved: a
+	// goroutine that awaits the task waits for it (see help).
+	wake      atomic.Pointer[chan struct{}]
+	attempts  atomic.Int32 // attempts started in the current run
+	state     atomic.Int32 // taskIdle, taskReady, taskTaken
+	depth     atomic.Int32 // how many tasks deep it runs inline; 0 on a worker
+	hi        int32        // 1-based index of its entry on the loop's timer heap, 0 if none; guarded by loop.mu
 	settled   atomic.Bool
 	cancelled atomic.Bool
-	scope     *Scope // the request scope of an after-response task, or nil
+}
+
+type runningKey struct{}
+
+// Value answers the loop's question "which task is this?", and looks up
+// every other key in the submitter's values.
+func (t *task) Value(key any) any {
+	if key == (runningKey{}) {
+		return t
+	}
+	return t.Context.Value(key)
+}
+
+// runningTask returns the task whose context ctx is or derives from, when
+// it belongs to l: the caller is (most likely) that task's function.
+func runningTask(ctx context.Context, l *Loop) *task {
+	if t, ok := ctx.Value(runningKey{}).(*task); ok && t.loop == l {
+		return t
+	}
+	return nil
 }
 
 type typedTask[T any] struct {
@@ -166,24 +104,35 @@ func (t *typedTask[T]) resolve(err error) {
 //
 // The task is its future's producer (future.NewPromise), so that a task
 // costs two allocations here: the task and the future.
-func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error), scope *Scope) (*task, *future.Future[T]) {
+func newTask[T any](l *Loop, spec Spec, fn func(context.Context) (T, error)) (*task, *future.Future[T]) {
 	t := &typedTask[T]{fn: fn}
 	t.loop = l
 	t.spec = spec
-	t.scope = scope
 	t.impl = t
 	f, p := future.NewPromise[T](&t.task)
 	t.promise = p
 	return &t.task, f
 }
 
-// CheckAwait makes awaiting an after-response task inside its own request
-// fail at once (future.Producer).
+// CheckAwait is called by Await before it blocks on the task's future
+// (future.Producer). Inside the request scope that holds an after-response
+// task, it fails at once with ErrAwaitInScope, since the task cannot start
+// before the request ends. From inside another task of the same loop, it
+// helps: it runs the awaited task in the calling goroutine as soon as the
+// task is ready, so that tasks awaiting tasks cannot take every worker and
+// wait for each other.
 func (t *task) CheckAwait(ctx context.Context) error {
-	if t.scope == nil {
-		return nil
+	if s := t.scope.Load(); s != nil {
+		if err := s.checkAwait(ctx); err != nil {
+			return err
+		}
 	}
-	return t.scope.checkAwait(ctx)
+	if l := t.loop; l != nil && !t.settled.Load() {
+		if cur := runningTask(ctx, l); cur != nil && cur != t {
+			l.help(ctx, t, cur.depth.Load()+1)
+		}
+	}
+	return nil
 }
 
 // Cancel is the task future's Cancel (future.Producer).
@@ -195,216 +144,6 @@ func (t *task) periodic() bool { return t.spec.Every > 0 }
 // periodic tasks end, and delayed tasks that never started fail; tasks
 // waiting to retry are in flight and go on.
 func (t *task) endsAtShutdown() bool { return t.periodic() || t.attempts.Load() == 0 }
-
-// Submit runs fn as a task on l and returns its future. With a nil l it runs
-// fn synchronously in the caller, honouring Retries, Backoff and Timeout
-// under ctx, and returns a resolved future.
-//
-// ctx gives the task its values; on a loop, its cancellation only bounds the
-// wait for room in a full queue (policy Block). Submit never blocks
-// otherwise. Every submitted task's future resolves exactly once.
-func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
-	t, f := newTask(l, spec, fn, nil)
-	dispatch(ctx, t, ctx)
-	return f
-}
-
-// Async submits fn to the loop found in ctx (WithLoop) or the process
-// default (SetDefault); with neither, it runs fn synchronously, as Submit
-// does with a nil loop.
-func Async[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
-	return Submit(ctx, From(ctx), spec, fn)
-}
-
-// dispatch hands t to its loop, or runs it now when it has none. stop, when
-// not nil, cancels a synchronous run.
-func dispatch(ctx context.Context, t *task, stop context.Context) {
-	l := t.loop
-	if l == nil {
-		t.ctx.Init(valuesOf(ctx), stop)
-		t.runSync()
-		return
-	}
-	t.ctx.Init(valuesOf(ctx), l.stopCtx)
-	l.submit(ctx, t)
-}
-
-// valuesOf returns a context with ctx's values but not its cancellation or
-// deadline. A context that can never be cancelled (Background, or values on
-// top of it) is returned as is, which saves WithoutCancel's allocation.
-func valuesOf(ctx context.Context) context.Context {
-	if ctx.Done() == nil {
-		return ctx
-	}
-	return context.WithoutCancel(ctx)
-}
-
-func (l *Loop) submit(ctx context.Context, t *task) {
-	l.stats.submitted.Add(1)
-	l.live.Add(1)
-	if l.closingFlag.Load() {
-		l.reject(t, ErrClosed)
-		return
-	}
-	switch {
-	case t.cancelled.Load():
-		l.settle(t, context.Canceled)
-	case t.spec.Delay > 0:
-		l.after(t, t.spec.Delay)
-	case t.periodic():
-		l.after(t, t.spec.Every)
-	default:
-		l.enqueue(ctx, t)
-	}
-}
-
-// enqueue puts a newly submitted task in the queue under the loop's policy.
-func (l *Loop) enqueue(ctx context.Context, t *task) {
-	l.stats.queued.Add(1)
-	select {
-	case l.queue <- t:
-	default:
-		if l.opts.WhenFull == Reject {
-			l.stats.queued.Add(-1)
-			l.reject(t, ErrQueueFull)
-			return
-		}
-		select {
-		case l.queue <- t:
-		case <-ctx.Done():
-			l.stats.queued.Add(-1)
-			// Wrap the context's error, and its cause when that differs,
-			// so that errors.Is finds both.
-			err := ctx.Err()
-			if cause := context.Cause(ctx); cause != err {
-				err = fmt.Errorf("%w: %w", err, cause)
-			}
-			l.reject(t, fmt.Errorf("waiting for room in the queue: %w", err))
-			return
-		case <-l.closingCh:
-			l.stats.queued.Add(-1)
-			l.reject(t, ErrClosed)
-			return
-		}
-	}
-	// A hard stop may have swept the queue just before the send; the task
-	// must not sit there unresolved, nor count as queued forever.
-	if l.stoppedFlag.Load() {
-		l.sweepQueue()
-	}
-}
-
-// requeue puts a task whose timer fired back in the queue. It runs in the
-// timer's goroutine, so it may wait for room.
-//
-// A full queue does not hold the timer's goroutine: the task waits in the
-// loop's overflow list, which workers empty into the queue as it drains,
-// so that any number of delayed tasks firing at once costs no goroutines.
-func (l *Loop) requeue(t *task) {
-	l.stats.queued.Add(1)
-	select {
-	case l.queue <- t:
-		if l.stoppedFlag.Load() {
-			l.sweepQueue()
-		}
-		return
-	default:
-	}
-	l.mu.Lock()
-	if l.stoppedFlag.Load() {
-		l.mu.Unlock()
-		l.stats.queued.Add(-1)
-		l.stopTask(t)
-		return
-	}
-	l.overflow = append(l.overflow, t)
-	l.mu.Unlock()
-	// The queue may have drained since the send failed, with every worker
-	// now idle: move what fits at once.
-	l.pumpOverflow()
-}
-
-// pumpOverflow moves tasks from the overflow list into the queue while
-// there is room. Workers call it after each task.
-func (l *Loop) pumpOverflow() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for len(l.overflow) > 0 {
-		select {
-		case l.queue <- l.overflow[0]:
-			l.overflow[0] = nil
-			l.overflow = l.overflow[1:]
-		default:
-			return
-		}
-	}
-	l.overflow = nil // let the backing array go
-}
-
-// after runs t again (or for the first time) after d.
-func (l *Loop) after(t *task, d time.Duration) {
-	l.mu.Lock()
-	switch {
-	case l.stoppedFlag.Load():
-		l.mu.Unlock()
-		l.stopTask(t)
-		return
-	case l.state == closing && t.endsAtShutdown():
-		l.mu.Unlock()
-		l.endAtShutdown(t)
-		return
-	case t.cancelled.Load():
-		// Future.Cancel came after the worker decided to wait but before t
-		// was in waiting, where cancel would have found it; cancel sets the
-		// flag before it takes l.mu, so one of the two sees the other.
-		l.mu.Unlock()
-		l.endCancelled(t)
-		return
-	}
-	l.waiting[t] = struct{}{}
-	l.stats.waiting.Add(1)
-	t.timer = time.AfterFunc(d, func() { l.wake(t) })
-	l.mu.Unlock()
-}
-
-func (l *Loop) endAtShutdown(t *task) {
-	if t.periodic() {
-		l.settle(t, nil)
-		return
-	}
-	l.settle(t, fmt.Errorf("did not start: %w", ErrStopped))
-}
-
-// unwait removes t from the waiting set, reporting whether it was there.
-func (l *Loop) unwait(t *task) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.waiting[t]; !ok {
-		return false
-	}
-	delete(l.waiting, t)
-	t.timer.Stop()
-	l.stats.waiting.Add(-1)
-	return true
-}
-
-func (l *Loop) wake(t *task) {
-	if !l.unwait(t) {
-		return // Cancel, Shutdown or a hard stop took it first
-	}
-	l.requeue(t)
-}
-
-// reject resolves a task that the loop did not take.
-func (l *Loop) reject(t *task, err error) {
-	if !t.settled.CompareAndSwap(false, true) {
-		return
-	}
-	l.stats.rejected.Add(1)
-	t.finish(err)
-	l.live.Add(-1)
-	l.checkDrained()
-}
 
 // settle resolves t with err, once, and counts the outcome; it reports
 // whether this call was the one that resolved it.
@@ -436,9 +175,9 @@ func (l *Loop) settleCounting(t *task, err error, also *atomic.Int64) bool {
 }
 
 // finish releases t's context and resolves its future, wrapping an error in
-// a *TaskError.
+// a *TaskError, then wakes the goroutines that help it.
 func (t *task) finish(err error) {
-	t.ctx.Cancel(context.Canceled)
+	t.Context.Cancel(context.Canceled)
 	if err != nil {
 		var te *TaskError
 		if !errors.As(err, &te) || te.Name != t.spec.Name {
@@ -446,6 +185,31 @@ func (t *task) finish(err error) {
 		}
 	}
 	t.impl.resolve(err)
+	t.signal()
+}
+
+// signal wakes the goroutines waiting in help for t to be ready or
+// resolved. It costs one atomic load when nobody waits.
+func (t *task) signal() {
+	if t.wake.Load() == nil {
+		return
+	}
+	if ch := t.wake.Swap(nil); ch != nil {
+		close(*ch)
+	}
+}
+
+// waitChan returns a channel that signal closes.
+func (t *task) waitChan() chan struct{} {
+	for {
+		if ch := t.wake.Load(); ch != nil {
+			return *ch
+		}
+		ch := make(chan struct{})
+		if t.wake.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
 }
 
 // cancel is the task future's Cancel: it cancels the task's context and
@@ -454,7 +218,7 @@ func (t *task) cancel() {
 	if t.settled.Load() || !t.cancelled.CompareAndSwap(false, true) {
 		return
 	}
-	t.ctx.Cancel(context.Canceled)
+	t.Context.Cancel(context.Canceled)
 	if l := t.loop; l != nil && l.unwait(t) {
 		l.endCancelled(t)
 	}
@@ -470,201 +234,8 @@ func (l *Loop) endCancelled(t *task) {
 	}
 }
 
-// execute runs one attempt of t in worker slot and decides what follows.
-func (l *Loop) execute(slot int, t *task) {
-	if t.settled.Load() {
-		return // failed by a hard stop while queued
-	}
-	// Publish t before looking at stoppedFlag: a hard stop sets the flag
-	// before it sweeps the running slots, so either it finds t here or t
-	// sees the flag.
-	l.running[slot].Store(t)
-	switch {
-	case t.cancelled.Load():
-		l.running[slot].Store(nil)
-		l.settle(t, context.Canceled)
-		return
-	case l.stoppedFlag.Load():
-		l.running[slot].Store(nil)
-		l.stopTask(t)
-		return
-	}
-	t.begin()
-	l.stats.running.Add(1)
-	err := t.attempt(l) // runtime.Goexit leaves here with t in its slot: see work
-	l.stats.running.Add(-1)
-	// t stays in its slot until its fate is decided (retry, settle,
-	// reschedule), so that a hard stop in between finds it there and
-	// fails it with ErrStopped.
-	l.decide(t, err)
-	l.running[slot].Store(nil)
-}
-
-// decide does what follows an attempt of t that ended with err: a retry,
-// the task's end, or a periodic task's next run.
-func (l *Loop) decide(t *task, err error) {
-	if err != nil && t.shouldRetry(err) {
-		l.stats.retried.Add(1)
-		d := t.spec.RetryDelay(int(t.attempts.Load()), l.opts.MaxBackoff)
-		l.opts.Logger.Debug("task failed, retrying", "task", t.spec.Name, "attempt", t.attempts.Load(), "retry_in", d, "err", err)
-		l.after(t, d)
-		return
-	}
-	if err != nil {
-		l.opts.Logger.Warn("task failed", "task", t.spec.Name, "attempts", t.attempts.Load(), "err", err)
-	}
-	if !t.periodic() {
-		l.settle(t, err)
-		return
-	}
-	l.stats.runs.Add(1)
-	t.attempts.Store(0)
-	if t.cancelled.Load() {
-		l.settle(t, nil)
-		return
-	}
-	l.after(t, time.Until(t.runStart.Add(t.spec.Every)))
-}
-
-func (t *task) shouldRetry(err error) bool {
-	var p permanentError
-	return int(t.attempts.Load()) <= t.spec.Retries &&
-		!t.cancelled.Load() &&
-		t.ctx.Err() == nil &&
-		!errors.As(err, &p)
-}
-
-// begin counts the start of an attempt; the first of a periodic run sets
-// runStart, from which the next run is scheduled.
-func (t *task) begin() {
-	if t.attempts.Add(1) == 1 && t.periodic() {
-		t.runStart = time.Now()
-	}
-}
-
-// attempt runs the function once under the task's timeout, turning a panic
-// or runtime.Goexit into an error. l may be nil (synchronous run).
-func (t *task) attempt(l *Loop) (err error) {
-	ctx := context.Context(&t.ctx)
-	if t.spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.spec.Timeout)
-		defer cancel()
-	}
-	var hooks Hooks
-	if l != nil {
-		hooks = l.opts.Hooks
-	}
-	var ev Event // only with hooks: time.Now is a good part of a trivial task's cost
-	if hooks != nil {
-		ev = Event{Name: t.spec.Name, Queue: t.spec.Queue, Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1, Started: time.Now()}
-		if hctx := hooks.TaskStarted(ctx, ev); hctx != nil {
-			ctx = hctx
-		}
-	}
-	returned, goexit := false, false
-	defer func() {
-		if !returned {
-			if r := recover(); r != nil {
-				err = &future.PanicError{Value: r, Stack: debug.Stack()}
-				if l != nil {
-					l.stats.panicked.Add(1)
-					l.opts.Logger.Error("task panicked", "task", t.spec.Name, "attempt", t.attempts.Load(), "panic", r, "stack", string(err.(*future.PanicError).Stack))
-				}
-			} else {
-				err, goexit = ErrGoexit, true
-			}
-		}
-		if hooks != nil {
-			ev.Duration = time.Since(ev.Started)
-			ev.Err = err
-			// Goexit cannot be stopped: the task fails, it is never retried.
-			ev.Retrying = err != nil && !goexit && t.shouldRetry(err)
-			hooks.TaskFinished(ctx, ev)
-		}
-	}()
-	err = t.impl.call(ctx)
-	returned = true
-	return err
-}
-
-// runSync runs t in the calling goroutine: the loop-less mode.
-func (t *task) runSync() {
-	if t.cancelled.Load() {
-		t.settleSync(context.Canceled)
-		return
-	}
-	for {
-		err := t.attemptSync()
-		if err == nil || !t.shouldRetry(err) {
-			t.settleSync(err)
-			return
-		}
-		timer := time.NewTimer(t.spec.RetryDelay(int(t.attempts.Load()), time.Minute))
-		select {
-		case <-timer.C:
-		case <-t.ctx.Done():
-			timer.Stop()
-			t.settleSync(err)
-			return
-		}
-	}
-}
-
-// attemptSync is attempt for a synchronous run, where runtime.Goexit must
-// still resolve the future before it unwinds the caller.
-func (t *task) attemptSync() error {
-	exited := true
-	defer func() {
-		if exited {
-			t.settleSync(ErrGoexit)
-		}
-	}()
-	t.begin()
-	err := t.attempt(nil)
-	exited = false
-	return err
-}
-
 func (t *task) settleSync(err error) {
 	if t.settled.CompareAndSwap(false, true) {
 		t.finish(err)
 	}
-}
-
-// Hooks is told when each attempt of a task starts and finishes, so that
-// metrics and tracing can be attached without the loop depending on them.
-// Its methods run in the worker, around the task's function: they must be
-// quick and safe for concurrent use.
-type Hooks interface {
-	// TaskStarted is called before an attempt. The context it returns, when
-	// not nil, becomes the attempt's context (for a tracing span).
-	TaskStarted(ctx context.Context, e Event) context.Context
-	// TaskFinished is called after an attempt, with Duration, Err and
-	// Retrying set.
-	TaskFinished(ctx context.Context, e Event)
-}
-
-// Event describes one attempt of a task.
-type Event struct {
-	Name        string
-	Queue       string
-	Attempt     int // 1 for the first attempt
-	MaxAttempts int // Spec.Retries + 1
-	Started     time.Time
-	Duration    time.Duration // TaskFinished only
-	Err         error         // TaskFinished only
-	Retrying    bool          // TaskFinished only: another attempt will follow
-}
-
-// LogValue lets slog print an Event as a group.
-func (e Event) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("name", e.Name), slog.Int("attempt", e.Attempt)}
-	if e.Duration > 0 {
-		attrs = append(attrs, slog.Duration("duration", e.Duration))
-	}
-	if e.Err != nil {
-		attrs = append(attrs, slog.Any("err", e.Err))
-	}
-	return slog.GroupValue(attrs...)
 }

@@ -2,6 +2,7 @@ package view
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -28,7 +29,7 @@ func putBuffer(b *bytes.Buffer) {
 
 // render writes a successful result: through the view's template when the
 // client prefers HTML, else as JSON; nothing at all for 204 and 304.
-func (h *handler[T]) render(w http.ResponseWriter, r *http.Request, v T) {
+func (h *handler[T]) render(ctx context.Context, w http.ResponseWriter, r *http.Request, v T) {
 	status := h.spec.Status
 	if hs, ok := any(v).(HeaderSetter); ok {
 		hs.SetResponseHeaders(w.Header())
@@ -49,14 +50,14 @@ func (h *handler[T]) render(w http.ResponseWriter, r *http.Request, v T) {
 	contentType := "application/json"
 	if h.tmpl != nil && prefersHTML(r.Header.Get("Accept")) {
 		if err := h.tmpl.Execute(buf, v); err != nil {
-			id := requestID(r)
+			id := idOf(ctx, r)
 			h.c.logger.Error("view template failed", "view", h.spec.Name, "template", h.spec.Template, "request_id", id, "err", err)
 			writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 			return
 		}
 		contentType = "text/html; charset=utf-8"
 	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
-		id := requestID(r)
+		id := idOf(ctx, r)
 		h.c.logger.Error("view result is not JSON", "view", h.spec.Name, "request_id", id, "err", err)
 		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 		return

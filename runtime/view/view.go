@@ -22,6 +22,15 @@
 // 500 whose body says only "internal server error" and a request ID; the
 // error, or the panic and its stack, go to the log with that ID.
 //
+// # Tasks a view starts
+//
+// A task that a view starts with Async (the generated FAsync) belongs to
+// its request: when the view's context ends before the view returns (its
+// timeout, answered with 504, or a client that went away), the task is
+// cancelled, since nobody is left to use what it makes; a view that
+// returns normally leaves its tasks running. Tasks started with Later
+// (FLater) run after the response, whatever it was.
+//
 // Views are safe for concurrent use; Handle registers them once.
 //
 // # For generated code
@@ -52,8 +61,6 @@ package view
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -64,6 +71,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/gofutures/futures/runtime/internal/reqid"
 	"github.com/gofutures/futures/runtime/taskloop"
 )
 
@@ -203,6 +211,7 @@ type handler[T any] struct {
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, scope := taskloop.NewScope(r.Context())
+	scope.SetRequest(r) // the loop's warnings about its tasks name the ID our responses carry
 	done := false
 	defer func() {
 		if done {
@@ -216,7 +225,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p == http.ErrAbortHandler {
 			panic(p) // net/http's way to abort a response
 		}
-		id := requestID(r)
+		id := idOf(ctx, r)
 		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
 		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 	}()
@@ -244,10 +253,16 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = body
 	}
 	v, err := h.fn(ctx, r)
+	if ctx.Err() != nil {
+		// The request ended before the view did (its timeout, a client
+		// gone): the tasks it started with Async go with it. Its
+		// after-response tasks still run.
+		scope.CancelTasks()
+	}
 	if err != nil {
 		h.fail(ctx, w, r, err)
 	} else {
-		h.render(w, r, v)
+		h.render(ctx, w, r, v)
 	}
 	done = true
 	if scope.Pending() > 0 {
@@ -305,7 +320,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 		id := ""
 		if status >= 500 {
-			id = requestID(r)
+			id = idOf(ctx, r)
 			h.c.logger.Error("view failed", "view", h.spec.Name, "status", status, "request_id", id, "err", err)
 		} else {
 			h.c.logger.Debug("view refused a request", "view", h.spec.Name, "status", status, "err", err)
@@ -316,7 +331,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	// The view's deadline, or one a middleware set: either way the server
 	// took too long. A client that went away cancels instead.
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		id := requestID(r)
+		id := idOf(ctx, r)
 		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
 		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
 		return
@@ -326,7 +341,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		h.c.logger.Debug("client went away", "view", h.spec.Name, "err", err)
 		return
 	}
-	id := requestID(r)
+	id := idOf(ctx, r)
 	h.c.logger.Error("view failed", "view", h.spec.Name, "request_id", id, "err", err)
 	writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 }
@@ -401,23 +416,18 @@ func (e *httpError) Unwrap() error         { return e.err }
 
 // requestID returns the request's X-Request-ID when it looks sane, else a
 // new random one.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-ID"); id != "" && len(id) <= 64 && isToken(id) {
+func requestID(r *http.Request) string { return reqid.FromRequest(r) }
+
+func isToken(s string) bool { return reqid.IsToken(s) }
+
+// idOf returns the ID of the request that ctx serves: the one its scope
+// holds (taskloop.RequestID), so that the view's log lines and error
+// responses and the loop's warnings about the request's tasks agree.
+func idOf(ctx context.Context, r *http.Request) string {
+	if id := taskloop.RequestID(ctx); id != "" {
 		return id
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func isToken(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
+	return requestID(r)
 }
 
 // Register registers every view of views on mux, with one Config made of

@@ -93,7 +93,9 @@ var futuresSpec_Shop_Record = taskloop.Spec{
 // RecordAsync runs Shop.Record as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, Record runs now, in this goroutine, and the future
-// is already resolved. Options: timeout=30s.
+// is already resolved. Inside a request (a futures view or taskloop.Middleware)
+// the task belongs to it: it is cancelled if the request's context ends (the
+// view's timeout, a client gone) before the view returns. Options: timeout=30s.
 func (s *Shop) RecordAsync(ctx context.Context, id string, work time.Duration) *future.Future[struct{}] {
 	return taskloop.Async(ctx, futuresSpec_Shop_Record, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.Record(ctx, id, work)
@@ -102,8 +104,8 @@ func (s *Shop) RecordAsync(ctx context.Context, id string, work time.Duration) *
 
 // RecordLater is RecordAsync, except inside a request scope (a futures view or
 // taskloop.Middleware), where Record starts only after the response has been
-// written. Awaiting the future inside that request fails with
-// taskloop.ErrAwaitInScope.
+// written, whatever the response, and is never cancelled by the request's end.
+// Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.
 func (s *Shop) RecordLater(ctx context.Context, id string, work time.Duration) *future.Future[struct{}] {
 	return taskloop.Later(ctx, futuresSpec_Shop_Record, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.Record(ctx, id, work)
