@@ -207,7 +207,7 @@ func (a *api) operation(v *view, s *schemaSet, docs *docIndex) *jsonObject {
 		if desc != "" {
 			param.set("description", desc)
 		}
-		if b.in == "path" || b.rules != nil && b.rules.required {
+		if b.in == "path" || b.rules.mustBeSet(b.typ) {
 			param.set("required", true)
 		}
 		param.set("schema", s.paramSchema(b.typ, b.rules))
@@ -237,7 +237,7 @@ func (a *api) operation(v *view, s *schemaSet, docs *docIndex) *jsonObject {
 		u := use{request: true, strict: !b.unknown, loose: b.unknown}
 		schema := s.valueSchema(b.typ, b.rules, u, false, "")
 		rb.set("content", newObject().set("application/json", newObject().set("schema", schema)))
-		rb.set("required", !b.optional || b.rules != nil && b.rules.required)
+		rb.set("required", !b.optional || b.rules.mustBeSet(b.typ))
 		op.set("requestBody", rb)
 	}
 

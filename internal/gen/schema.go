@@ -20,12 +20,14 @@ import (
 //
 // One schema describes a type in both directions when it travels both
 // ways, so it says what both directions guarantee:
-//   - a property is required when validate:"required" says so, or when the
-//     type only ever goes out (responses) and encoding/json always writes
-//     it (no omitempty, omitzero or nil embedded pointer on the way);
-//   - a pointer, slice, map or interface is nullable unless
-//     validate:"required" forbids nil, or unless the type only goes out and
-//     omitempty or omitzero leave nil out;
+//   - a property is required when its rules refuse the zero value that
+//     leaving it out decodes to (rules.mustBeSet: required, and oneof,
+//     min=1, email… without omitempty), or when the type only ever goes
+//     out (responses) and encoding/json always writes it (no omitempty,
+//     omitzero or nil embedded pointer on the way);
+//   - a pointer, slice, map or interface is nullable unless its rules
+//     refuse nil, or unless the type only goes out and omitempty or
+//     omitzero leave nil out;
 //   - an object refuses unknown properties (additionalProperties: false)
 //     when it is decoded strictly, as request bodies are unless
 //     body:"json,allowunknown"; a type decoded both ways has a second
@@ -406,7 +408,7 @@ func (s *schemaSet) structural(t types.Type, u use, dive *rules) *jsonObject {
 // element is the schema of an item of an array or a value of a map: null
 // when its type can be nil, unless its rules require it.
 func (s *schemaSet) element(t types.Type, r *rules, u use) *jsonObject {
-	return s.valueSchema(t, r, u, canBeNil(t) && (r == nil || !r.required), "")
+	return s.valueSchema(t, r, u, canBeNil(t) && !r.mustBeSet(t), "")
 }
 
 // object describes a struct's JSON object.
@@ -416,8 +418,9 @@ func (s *schemaSet) object(st *types.Struct, u use) *jsonObject {
 	var required []string
 	for _, f := range jsonFields(st) {
 		r, _ := readRules(validateTag(f.tag), f.typ, nil)
-		req := r != nil && r.required || !u.request && !f.mayBeAbsent()
-		nullable := canBeNil(f.typ) && (r == nil || !r.required) && (u.request || !f.omitEmpty && !f.omitZero)
+		set := r.mustBeSet(f.typ)
+		req := set || !u.request && !f.mayBeAbsent()
+		nullable := canBeNil(f.typ) && !set && (u.request || !f.omitEmpty && !f.omitZero)
 		var sch *jsonObject
 		if f.quoted {
 			// The rules are about the number inside the string, which a

@@ -447,3 +447,64 @@ func walkValidated(t types.Type, fn func(f jsonField)) {
 	}
 	walk(t)
 }
+
+// mustBeSet reports whether a value of t (the field's type, a pointer
+// maybe) with rules r can pass them only when it is set: required, a
+// nil pointer with rules and no omitempty (which generated code reports as
+// required), or a zero value that a rule refuses without omitempty
+// (oneof without "", min=1, email, gte=18…). Such a property is required
+// and not nullable in the document, since the JSON that leaves it out, or
+// null, decodes to what the checks refuse.
+func (r *rules) mustBeSet(t types.Type) bool {
+	if r == nil {
+		return false
+	}
+	if r.required {
+		return true
+	}
+	if r.omitEmpty {
+		return false
+	}
+	if _, isPtr := t.Underlying().(*types.Pointer); isPtr {
+		return len(r.checks) > 0 || r.dive != nil
+	}
+	kind := kindOf(t)
+	for _, c := range r.checks {
+		if c.refusesZero(kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusesZero reports whether c fails on the zero value of its kind: "",
+// 0, an empty slice or map.
+func (c *check) refusesZero(kind valKind) bool {
+	if _, ok := stringRules[c.name]; ok {
+		return true // no string check accepts ""; datetime needs its layout's text
+	}
+	if c.name == "oneof" {
+		zero := "0"
+		if kind == vkString {
+			zero = ""
+		}
+		return !slices.Contains(c.values, zero)
+	}
+	n, err := strconv.ParseFloat(c.num, 64)
+	if err != nil {
+		return false
+	}
+	switch c.name {
+	case "min", "gte":
+		return 0 < n
+	case "max", "lte":
+		return 0 > n
+	case "gt":
+		return 0 <= n
+	case "lt":
+		return 0 >= n
+	case "len":
+		return n != 0
+	}
+	return false
+}

@@ -67,9 +67,9 @@ func (e ProblemErrorsIn) Valid() bool {
 
 // Date Date is a day.
 type Date struct {
-	Day   *int64 `json:"day,omitempty"`
-	Month *int64 `json:"month,omitempty"`
-	Year  *int64 `json:"year,omitempty"`
+	Day   int64 `json:"day"`
+	Month int64 `json:"month"`
+	Year  int64 `json:"year"`
 }
 
 // Note Note is a stored note.

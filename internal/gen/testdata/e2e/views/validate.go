@@ -2,7 +2,10 @@ package views
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/gofutures/futures/runtime/view"
 )
@@ -66,4 +69,66 @@ func PutTree(req struct {
 	Tree *Tree `body:"json" validate:"required"`
 }) (Tree, error) {
 	return *req.Tree, nil
+}
+
+// Shapes holds a value of every form encoding/json gives a type, so that
+// the contract test holds real JSON of each to the document: GetShapes
+// writes one, and PutShapes takes it back.
+type Shapes struct {
+	Embedded
+	*Extra
+	Count   int64             `json:"count,string"`
+	Raw     json.RawMessage   `json:"raw"`
+	Bytes   []byte            `json:"bytes"`
+	Wait    time.Duration     `json:"wait"`
+	Page    List[Item]        `json:"page"`
+	ByID    map[int]string    `json:"by_id"`
+	Addr    netip.Addr        `json:"addr"`
+	When    time.Time         `json:"when"`
+	Later   *time.Time        `json:"later,omitzero"`
+	None    []string          `json:"none"`
+	Empty   map[string]string `json:"empty,omitempty"`
+	Any     any               `json:"any"`
+	Fixed   [2]bool           `json:"fixed"`
+	Skipped string            `json:"-"`
+	hidden  string
+}
+
+// Embedded is embedded in Shapes: its fields are promoted.
+type Embedded struct {
+	Kind string `json:"kind" validate:"oneof=round square"`
+}
+
+// Extra is embedded through a pointer: nil, its fields are absent.
+type Extra struct {
+	Note string `json:"note"`
+}
+
+// List is a generic page of items.
+type List[T any] struct {
+	Items []T  `json:"items"`
+	More  bool `json:"more"`
+}
+
+// GetShapes answers one value of Shapes.
+//
+//futures:view GET /shapes
+func GetShapes() (Shapes, error) {
+	return Shapes{
+		Embedded: Embedded{Kind: "round"}, Count: 1 << 40, Raw: json.RawMessage(`{"any":["json"]}`),
+		Bytes: []byte("bytes"), Wait: 1500 * time.Millisecond,
+		Page: List[Item]{Items: []Item{{Name: "a", Count: 1}}},
+		ByID: map[int]string{-1: "minus one", 2: "two"}, Addr: netip.MustParseAddr("2001:db8::1"),
+		When: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Any: 3.5, Fixed: [2]bool{true, false},
+		Skipped: "never sent", hidden: "never sent",
+	}, nil
+}
+
+// PutShapes takes a value of Shapes back and answers it.
+//
+//futures:view PUT /shapes
+func PutShapes(req struct {
+	Body Shapes
+}) (Shapes, error) {
+	return req.Body, nil
 }

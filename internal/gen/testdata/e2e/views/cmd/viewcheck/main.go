@@ -91,6 +91,7 @@ func main() {
 	checkTemplates(a)
 	checkMethodView(a)
 	checkValidation(a)
+	checkShapes(a)
 	checkOpenAPI(a)
 	// Its shutdown may wait out the half second for which net/http keeps
 	// the connection of the 413 (whose body was left unread) open: let it

@@ -66,6 +66,14 @@ func checkValidation(c *site) {
 		fail("invalid registration: detail %q", p.Detail)
 	}
 
+	// A field left out is its zero value, which oneof refuses: the
+	// document must call it required for validators to agree.
+	noPlan := strings.Replace(validAccount, `"plan":"pro",`, "", 1)
+	p = c.do("registration without a plan", "POST", "/orgs/acme/accounts", token, noPlan).problem(http.StatusBadRequest)
+	if want := []fieldError{{"body", "/plan", "must be one of free, pro"}}; !reflect.DeepEqual(p.Errors, want) {
+		fail("registration without a plan: errors %s; want %s", fieldErrors(p.Errors), fieldErrors(want))
+	}
+
 	// A body that does not decode is reported alone: its half-decoded
 	// values are not checked.
 	p = c.do("undecodable registration", "POST", "/orgs/acme/accounts", token, `{"id":1,"email":""}`).problem(http.StatusBadRequest)
@@ -130,5 +138,32 @@ func checkOpenAPI(c *site) {
 	}
 	if r := c.do("openapi.json again", "GET", "/openapi.json", http.Header{"If-None-Match": {r.header.Get("ETag")}}, ""); r != nil && r.status != http.StatusNotModified {
 		fail("openapi.json with If-None-Match of its ETag: status %d; want 304", r.status)
+	}
+}
+
+// checkShapes gets a value of every JSON form and puts it back: what the
+// server writes, it reads (the contract test holds both to the document).
+func checkShapes(c *site) {
+	r := c.do("shapes", "GET", "/shapes", nil, "")
+	var got map[string]json.RawMessage
+	if !r.json(http.StatusOK, &got) {
+		return
+	}
+	for key, want := range map[string]string{
+		"kind": `"round"`, "count": `"1099511627776"`, "bytes": `"Ynl0ZXM="`, "wait": "1500000000",
+		"none": "null", "by_id": `{"-1":"minus one","2":"two"}`, "addr": `"2001:db8::1"`, "fixed": "[true,false]",
+	} {
+		if string(got[key]) != want {
+			fail("shapes: %s is %s; want %s", key, got[key], want)
+		}
+	}
+	for _, absent := range []string{"note", "later", "empty", "Skipped", "hidden"} {
+		if _, ok := got[absent]; ok {
+			fail("shapes: %s is there; want it left out", absent)
+		}
+	}
+	back := c.do("shapes back", "PUT", "/shapes", nil, string(r.body))
+	if back != nil && (back.status != http.StatusOK || string(back.body) != string(r.body)) {
+		fail("shapes back: %d %s; want 200 and what GET answered", back.status, back.body)
 	}
 }
