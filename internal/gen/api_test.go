@@ -133,3 +133,34 @@ func hasChange(res *gen.Result, path string, removed bool) bool {
 	}
 	return false
 }
+
+// TestAPIWarnsOfExcludedViews: a view in a file that the build constraints
+// leave out has no types to describe, and the document says nothing of
+// it; futuresgen warns at its directive.
+func TestAPIWarnsOfExcludedViews(t *testing.T) {
+	mod := newModule(t, "example.com/excluded")
+	dir := filepath.Join(mod, "svc")
+	files := map[string]string{
+		"svc.go": "//futures:api version=1.0.0\npackage svc\n\n//futures:view GET /here\nfunc Here() (string, error) { return \"\", nil }\n",
+		"svc_plan9.go": "package svc\n\n//futures:view GET /there\nfunc There() (string, error) { return \"\", nil }\n",
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := gen.Run(context.Background(), gen.Config{Dir: mod, Patterns: []string{"./..."}, Env: goEnv()})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].Error(), "svc_plan9.go:3:11: warning: this view is in a file that the build constraints exclude") {
+		t.Errorf("warnings %v; want one at the view of svc_plan9.go", res.Warnings)
+	}
+	doc, _ := os.ReadFile(filepath.Join(dir, "openapi.json"))
+	if !bytes.Contains(doc, []byte(`"/here"`)) || bytes.Contains(doc, []byte(`"/there"`)) {
+		t.Errorf("the document should describe /here only:\n%s", doc)
+	}
+}
