@@ -392,11 +392,12 @@ func validateTag(tag string) string { return reflect.StructTag(tag).Get("validat
 // reported at its rule; it returns false if there was any.
 func (v *view) readRules(p *plan, e *errs) bool {
 	q := types.RelativeTo(p.pkg.Types)
-	docs := p.docIndex()
 	ok := true
 	report := func(field *types.Var, problems []ruleError) {
 		for _, pr := range problems {
-			e.add(tagPos(docs.field(field), field, "validate", pr.off), "validate tag of %s: %s", field.Name(), pr.msg)
+			// The field's syntax gives the rule's column; it is looked up
+			// only for a problem.
+			e.add(tagPos(p.docIndex().field(field), field, "validate", pr.off), "validate tag of %s: %s", field.Name(), pr.msg)
 			ok = false
 		}
 	}
