@@ -141,7 +141,7 @@ func TestAPIWarnsOfExcludedViews(t *testing.T) {
 	mod := newModule(t, "example.com/excluded")
 	dir := filepath.Join(mod, "svc")
 	files := map[string]string{
-		"svc.go": "//futures:api version=1.0.0\npackage svc\n\n//futures:view GET /here\nfunc Here() (string, error) { return \"\", nil }\n",
+		"svc.go":       "//futures:api version=1.0.0\npackage svc\n\n//futures:view GET /here\nfunc Here() (string, error) { return \"\", nil }\n",
 		"svc_plan9.go": "package svc\n\n//futures:view GET /there\nfunc There() (string, error) { return \"\", nil }\n",
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
