@@ -164,3 +164,64 @@ func TestAPIWarnsOfExcludedViews(t *testing.T) {
 		t.Errorf("the document should describe /here only:\n%s", doc)
 	}
 }
+
+// TestValidationOfOtherPackagesTypes generates the checks of a body whose
+// type is another package's, with rules on its fields, on fields promoted
+// from an exported embedded struct (through a pointer, which may be nil),
+// and on fields promoted from an unexported one (which generated code
+// cannot name, and leaves alone); the result must build and vet.
+func TestValidationOfOtherPackagesTypes(t *testing.T) {
+	mod := newModule(t, "example.com/others")
+	files := map[string]string{
+		"model/model.go": `package model
+
+type Base struct {
+	ID string ` + "`json:\"id\" validate:\"required,uuid\"`" + `
+}
+
+type inner struct {
+	Code string ` + "`json:\"code\" validate:\"required\"`" + `
+}
+
+type Level string
+
+type Account struct {
+	*Base
+	inner
+	Email string            ` + "`json:\"email\" validate:\"required,email\"`" + `
+	Level Level             ` + "`json:\"level\" validate:\"oneof=low high\"`" + `
+	Tags  map[Level]string  ` + "`json:\"tags\" validate:\"dive,min=1\"`" + `
+}
+`,
+		"api/api.go": `//futures:api version=1.0.0
+package api
+
+import "example.com/others/model"
+
+//futures:view POST /accounts
+func Create(req struct{ Body model.Account }) (model.Account, error) { return req.Body, nil }
+`,
+	}
+	for name, src := range files {
+		path := filepath.Join(mod, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := gen.Run(context.Background(), gen.Config{Dir: mod, Patterns: []string{"./..."}, Env: goEnv()}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	goCmd(t, mod, "vet", "./...")
+	src, _ := os.ReadFile(filepath.Join(mod, "api", gen.DefaultOutput))
+	for _, want := range []string{"req.Body.Base != nil", `"/id"`, `"/email"`, `"/level"`, `view.PointerKey(string(k))`} {
+		if !bytes.Contains(src, []byte(want)) {
+			t.Errorf("the generated checks lack %s:\n%s", want, src)
+		}
+	}
+	if bytes.Contains(src, []byte(`"/code"`)) {
+		t.Errorf("the generated checks name a field promoted from an unexported embedded struct of another package:\n%s", src)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 // validator writes the checks of one view.
 type validator struct {
+	pkg     *types.Package // the generated file's
 	s       *localScope
 	p       string            // the Problems variable
 	pIsPtr  bool              // p is a *view.Problems
@@ -343,8 +344,16 @@ func (g *validator) fields(x string, t types.Type, w where) []jen.Code {
 		sel := x
 		cur := t
 		var guards []string
+		nameable := true
 		for depth, idx := range f.index {
 			fv := cur.Underlying().(*types.Struct).Field(idx)
+			if !fv.Exported() && fv.Pkg() != g.pkg {
+				// An unexported embedded struct of another package: its
+				// promoted fields cannot be reached through a name, nor
+				// the embedded pointer checked for nil.
+				nameable = false
+				break
+			}
 			sel += "." + fv.Name()
 			if depth < len(f.index)-1 {
 				cur = fv.Type()
@@ -353,6 +362,9 @@ func (g *validator) fields(x string, t types.Type, w where) []jen.Code {
 					cur = p.Elem()
 				}
 			}
+		}
+		if !nameable {
+			continue
 		}
 		stmts := g.value(sel, f.typ, fr, w.child(f.name), false)
 		for j := len(guards) - 1; j >= 0; j-- {

@@ -110,7 +110,7 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 				stmts = append(stmts, jen.Id(query).Op(":=").Add(rt(pathView, "ParseQuery")).Call(jen.Op("&").Id(p), jen.Id(r)))
 			}
 		}
-		g := &validator{s: s, p: p, ptrVars: map[string]bool{}}
+		g := &validator{pkg: v.fn.Pkg(), s: s, p: p, ptrVars: map[string]bool{}}
 		for _, b := range v.fields {
 			stmts = append(stmts, b.bindCode(g, p, r, req, query))
 		}
