@@ -167,7 +167,7 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]s
 		keys[p.path] = "" // not cacheable until proven otherwise
 		h := sha256.New()
 		line := func(format string, args ...any) { fmt.Fprintf(h, format+"\n", args...) }
-		line("futuresgen cache 3 %s", c.tool)
+		line("futuresgen cache 4 %s", c.tool)
 		line("output %s tags %s names %s", cfg.Output, strings.Join(cfg.Tags, ","), namesSum)
 		pkg := p.pkg
 		goVersion := ""
@@ -209,6 +209,22 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]s
 				return ""
 			}
 			line("import %s %s", path, dk)
+		}
+		// A client is made of the views of the package it names: their
+		// directives and doc comments (its view sites, from its syntax),
+		// and its types.
+		if c := p.client; c != nil {
+			line("client %s found %t", c.target, c.found)
+			if c.listed != nil {
+				dk := depKey(c.listed)
+				if dk == "" {
+					return ""
+				}
+				line("client package %s", dk)
+			}
+			for _, s := range c.sites {
+				line("client view %q %q %q %q %q", s.Recv, s.Func, s.Directive, s.Doc, s.Pos)
+			}
 		}
 		k := hex.EncodeToString(h.Sum(nil))
 		keys[p.path] = k

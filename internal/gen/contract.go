@@ -7,9 +7,10 @@ import (
 )
 
 // The contract between generated code and the runtime: the only names of
-// runtime/future, runtime/taskloop and runtime/view that the emitter may
-// write. The "For generated code" sections of the taskloop and view
-// package docs list the same names; TestContract checks the table against
+// runtime/future, runtime/taskloop, runtime/view and runtime/httpclient
+// (for clients) that the emitter may write. The "For generated code"
+// sections of the taskloop, view and httpclient package docs list the
+// same names; TestContract checks the table against
 // those docs and against the runtime's declarations, and the emitter
 // reaches the runtime only through rt and member, which refuse a name that
 // is not here.
@@ -31,6 +32,8 @@ const (
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
+	// pathHTTPClient is what generated clients (//futures:client) call.
+	pathHTTPClient = "github.com/gofutures/futures/runtime/httpclient"
 )
 
 // versionAssertion is the constant, declared by taskloop and by view, that
@@ -54,6 +57,10 @@ var contract = map[string]map[string]bool{
 		Problems Problems.Add Problems.Err Path Query Header Cookie Body
 		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
+	pathHTTPClient: setOf(versionAssertion + `
+		Client CallOption Request NewRequest Request.JSON Send
+		In InPath InQuery InHeader InCookie PathParam Param OptionalParam ListParam
+		FormatString FormatInt FormatUint FormatFloat FormatBool FormatTime FormatDuration FormatText`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside

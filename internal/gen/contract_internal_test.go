@@ -57,7 +57,7 @@ func TestContractExists(t *testing.T) {
 			}
 		}
 		if path == pathFuture {
-			continue // generated files assert the version of taskloop or view
+			continue // generated files assert the version of taskloop, view or httpclient
 		}
 		if c, ok := pkg.Scope().Lookup(versionAssertion).(*types.Const); !ok || c.Val().String() != "true" {
 			t.Errorf("%s.%s: want a constant true, which generated files assert", path, versionAssertion)
@@ -77,7 +77,7 @@ func TestContractDocumented(t *testing.T) {
 		documented[path][name] = true
 	}
 	link := regexp.MustCompile(`\[([A-Za-z][\w.]*)\]`)
-	for _, path := range []string{pathTaskloop, pathView} {
+	for _, path := range []string{pathTaskloop, pathView, pathHTTPClient} {
 		section := generatedCodeSection(t, path)
 		for _, m := range link.FindAllStringSubmatch(section, -1) {
 			if name, ok := strings.CutPrefix(m[1], "future."); ok {
@@ -142,7 +142,7 @@ func TestEmitterUsesContract(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emit*.go files: %v", err)
 	}
-	runtimePath := map[string]string{"pathFuture": pathFuture, "pathTaskloop": pathTaskloop, "pathView": pathView}
+	runtimePath := map[string]string{"pathFuture": pathFuture, "pathTaskloop": pathTaskloop, "pathView": pathView, "pathHTTPClient": pathHTTPClient}
 	lit := func(e ast.Expr) (string, bool) {
 		b, ok := e.(*ast.BasicLit)
 		if !ok || b.Kind != token.STRING {

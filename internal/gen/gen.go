@@ -156,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cands = append(cands, s)
 		}
 	}
-	pkgs, err := loadCandidates(ctx, &cfg, fset, cands)
+	pkgs, listedPkgs, err := loadCandidates(ctx, &cfg, fset, cands)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
 	for i, l := range pkgs {
 		plans[i] = newPlan(l, e)
-		plans[i].reserveNames(gen)
+	}
+	// A client's methods come from the views of the package it names,
+	// read from that package's syntax too.
+	resolveClients(plans, listedPkgs, fset, e)
+	for _, p := range plans {
+		p.reserveNames(gen)
 	}
 	cache := openCache(cfg.CacheDir)
 	keys := cache.keys(plans, &cfg, gen)
@@ -185,6 +190,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		before := len(e.list)
 		imp.typeCheck(p.loaded)
+		if c := p.client; c != nil && c.listed != nil {
+			c.types, _ = imp.load(c.listed)
+		}
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e)
 		p.place(e, cfg.Output)
