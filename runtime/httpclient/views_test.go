@@ -492,7 +492,7 @@ func TestSendFailsBeforeSending(t *testing.T) {
 		"list element": func(r *httpclient.Request) {
 			httpclient.ListParam(r, httpclient.InQuery, "f", []float64{1, math.Inf(1)}, httpclient.FormatFloat[float64])
 		},
-		"json": func(r *httpclient.Request) { r.JSON(func() {}) },
+		"json":               func(r *httpclient.Request) { r.JSON(func() {}) },
 		"missing path value": func(r *httpclient.Request) {},
 		"text": func(r *httpclient.Request) {
 			httpclient.Param(r, httpclient.InQuery, "u", &url.URL{Host: "\x00"}, func(u *url.URL) (string, error) { return "", errors.New("no") })
