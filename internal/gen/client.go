@@ -196,14 +196,14 @@ func checkClient(p *plan, c *client, e *errs) bool {
 		}
 		e.add(argAt, "//futures:client %s: %s", c.target, msg)
 		return false
-	case c.listed != nil && c.listed.Name == "main":
+	case c.types == nil:
+		e.add(argAt, "//futures:client %s: its types could not be loaded", c.target)
+		return false
+	case c.types.Name() == "main":
 		e.add(argAt, "//futures:client %s: it is a command (package main), which no package can import: move its views to a package of their own", c.target)
 		return false
 	case !canImport(p.path, c.target):
 		e.add(argAt, "//futures:client %s: it is internal to another tree, so this package cannot import its request and result types", c.target)
-		return false
-	case c.types == nil:
-		e.add(argAt, "//futures:client %s: its types could not be loaded", c.target)
 		return false
 	}
 	for _, name := range clientNames {
@@ -293,7 +293,7 @@ func clientView(pkg *types.Package, s ViewSite, mux *patternSet, fset *token.Fil
 func cannotCall(v *view, from string) string {
 	switch {
 	case v.request == requestHTTP:
-		return "it takes the *http.Request itself, so what it reads is its own business; call it with runtime/httpclient"
+		return "it takes the *http.Request itself, so the client cannot know what it reads: call it with runtime/httpclient"
 	case !strings.HasPrefix(v.pattern, "/"):
 		return fmt.Sprintf("its pattern %q names a host, which the client's base URL decides", v.pattern)
 	case v.result != resultValue && v.result != resultError && v.result != resultFuture:

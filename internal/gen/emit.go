@@ -172,24 +172,25 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 // taskloop.SupportsGeneratedCodeVersion1 (view's for a file of views only),
 // which fails to compile against a runtime that lacks names the file uses.
 func emitAssertion(f *jen.File, out *outFile) {
-	if out.client != nil {
-		// A client calls httpclient, whose version it asserts; a file of a
-		// client alone uses nothing of view.
-		docComment(f, "If this does not compile, the github.com/gofutures/futures that go.mod requires does not support the code of the futuresgen that wrote this file: generate it again with go tool futuresgen, the module's own.")
-		f.Const().Id("_").Op("=").Add(rt(pathHTTPClient, versionAssertion))
-		f.Line()
-		if len(out.units) == 0 && len(out.regs) == 0 && len(out.appends) == 0 && out.api == nil {
-			return
+	var paths []string
+	if len(out.units) > 0 || len(out.regs) > 0 || len(out.appends) > 0 || out.api != nil || out.client == nil {
+		path := pathView
+		isTask := func(u unit) bool { return u.kind() == "task" }
+		isTaskReg := func(r *registration) bool { return r.kind == "task" }
+		if slices.ContainsFunc(out.units, isTask) || slices.ContainsFunc(out.regs, isTaskReg) || slices.ContainsFunc(out.appends, isTaskReg) {
+			path = pathTaskloop
 		}
+		paths = append(paths, path)
 	}
-	path := pathView
-	isTask := func(u unit) bool { return u.kind() == "task" }
-	isTaskReg := func(r *registration) bool { return r.kind == "task" }
-	if slices.ContainsFunc(out.units, isTask) || slices.ContainsFunc(out.regs, isTaskReg) || slices.ContainsFunc(out.appends, isTaskReg) {
-		path = pathTaskloop
+	if out.client != nil {
+		// A client calls httpclient, whose names view's version does not
+		// cover; a file of a client alone uses nothing of view.
+		paths = append(paths, pathHTTPClient)
 	}
 	docComment(f, "If this does not compile, the github.com/gofutures/futures that go.mod requires does not support the code of the futuresgen that wrote this file: generate it again with go tool futuresgen, the module's own.")
-	f.Const().Id("_").Op("=").Add(rt(path, versionAssertion))
+	for _, path := range paths {
+		f.Const().Id("_").Op("=").Add(rt(path, versionAssertion))
+	}
 	f.Line()
 }
 
