@@ -132,10 +132,10 @@ func resolveClients(plans []*plan, listed map[string]*packages.Package, fset *to
 			continue
 		}
 		lp := listed[c.target]
-		if lp == nil || len(lp.GoFiles) == 0 {
-			continue
-		}
 		c.listed = lp
+		if lp == nil || len(lp.GoFiles) == 0 {
+			continue // check reports go list's error
+		}
 		var files []*ast.File
 		for _, name := range lp.GoFiles {
 			src, err := os.ReadFile(name)
@@ -178,8 +178,19 @@ func (c *client) reserveNames(p *plan, gen *generated) {
 // keeps, as methods, those the client can call.
 func checkClient(p *plan, c *client, e *errs) bool {
 	d := c.decl
-	_, ok := checkDirectiveOptions(d, 1, nil, e)
+	ok := true
+	for _, a := range d.dir.args[min(1, len(d.dir.args)):] {
+		e.add(d.at(a.off), "unexpected %q: //futures:client takes one import path and no options", a.text)
+		ok = false
+	}
+	for _, o := range d.dir.options {
+		e.add(d.at(o.off), "unexpected %s: //futures:client takes one import path and no options", o.key)
+		ok = false
+	}
 	at := d.at(d.dir.kindOff)
+	if !ok {
+		return false
+	}
 	if len(d.dir.args) == 0 {
 		e.add(at, "//futures:client needs the import path of the package whose views it calls, as in //futures:client example.com/app/api")
 		return false
@@ -212,7 +223,7 @@ func checkClient(p *plan, c *client, e *errs) bool {
 			ok = false
 		}
 	}
-	seen := map[string]ViewSite{}
+	seen := map[string]string{} // method name → the view and its place
 	mux := newPatternSet()
 	for _, s := range c.sites {
 		name := s.methodName()
@@ -233,11 +244,11 @@ func checkClient(p *plan, c *client, e *errs) bool {
 			continue
 		}
 		if prev, dup := seen[name]; dup {
-			e.add(at, "the client methods of the views %s (%s) and %s (%s) would both be named %s: rename one of them", prev.Func, prev.Pos, what, s.Pos, name)
+			e.add(at, "the client methods of the views %s and %s (%s) would both be named %s: rename one of them", prev, what, s.Pos, name)
 			ok = false
 			continue
 		}
-		seen[name] = s
+		seen[name] = fmt.Sprintf("%s (%s)", what, s.Pos)
 		c.methods = append(c.methods, &clientMethod{name: name, v: v, doc: s.Doc})
 	}
 	return ok
@@ -318,7 +329,7 @@ func cannotCall(v *view, from string) string {
 			t = b.elem
 		}
 		if !types.Implements(types.NewPointer(t), textMarshaler) {
-			return fmt.Sprintf("its %s value %s is a %s, which has UnmarshalText but no MarshalText to send it with", b.in, b.key, types.TypeString(t, nil))
+			return fmt.Sprintf("its %s value %s is of type %s, which has UnmarshalText but no MarshalText to send it with", b.in, b.key, types.TypeString(t, qualifier(nil)))
 		}
 	}
 	return ""
