@@ -172,3 +172,77 @@ func TestClientErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestClientLifecycle: a client is a generated file like the others, made
+// of the views package's directives: generated when only the client
+// package is named, regenerated (the cache on) when a view's directive
+// changes though no type does, reported stale by --check until then, and
+// removed with its directive.
+func TestClientLifecycle(t *testing.T) {
+	mod := clientModule(t, map[string]string{
+		"v/v.go": "package v\n\n// Get gets.\n//\n//futures:view GET /items/{id}\nfunc Get(req struct {\n\tID int `path:\"id\"`\n}) (string, error) {\n\treturn \"\", nil\n}\n",
+		"c/c.go": "// Package c calls v.\n//\n//futures:client example.com/c/v\npackage c\n",
+	})
+	cache := t.TempDir()
+	run := func(check bool, patterns ...string) (*gen.Result, error) {
+		return gen.Run(context.Background(), gen.Config{Dir: mod, Patterns: patterns, Env: goEnv(), CacheDir: cache, Check: check})
+	}
+	clientFile := filepath.Join(mod, "c", gen.DefaultOutput)
+	read := func() string {
+		data, err := os.ReadFile(clientFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	if _, err := run(false, "./c"); err != nil {
+		t.Fatalf("generating the client alone: %v", err)
+	}
+	if !strings.Contains(read(), `httpclient.NewRequest("GET", "/items/{id}")`) {
+		t.Fatalf("client:\n%s", read())
+	}
+	if _, err := run(false, "./..."); err != nil {
+		t.Fatal(err)
+	}
+	goCmd(t, mod, "vet", "./...")
+
+	// The view moves: no type changes, the client's request does.
+	v := filepath.Join(mod, "v", "v.go")
+	src, _ := os.ReadFile(v)
+	if err := os.WriteFile(v, []byte(strings.Replace(string(src), "GET /items/{id}", "GET /things/{id}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(true, "./c")
+	if !errors.Is(err, gen.ErrStale) || len(res.Changes) != 1 || res.Changes[0].Path != clientFile || !strings.Contains(res.Changes[0].Diff, "/things/{id}") {
+		t.Fatalf("check after the view moved: %v, %+v; want the client stale", err, res)
+	}
+	if _, err := run(false, "./c"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(read(), `"/things/{id}"`) {
+		t.Fatalf("client after the view moved:\n%s", read())
+	}
+	// Its doc comment too.
+	src, _ = os.ReadFile(v)
+	os.WriteFile(v, []byte(strings.Replace(string(src), "// Get gets.", "// Get gets a thing.", 1)), 0o644)
+	if _, err := run(false, "./..."); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(read(), "// Get gets a thing.") {
+		t.Fatalf("client after the view's doc changed:\n%s", read())
+	}
+	if _, err := run(true, "./..."); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+
+	// Without its directive, the client's file goes.
+	if err := os.WriteFile(filepath.Join(mod, "c", "c.go"), []byte("// Package c calls v.\npackage c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(false, "./c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(clientFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the client's file is still there: %v", err)
+	}
+}
