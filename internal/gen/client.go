@@ -321,6 +321,11 @@ func cannotCall(v *view, from string) string {
 		}
 	}
 	for _, b := range v.fields {
+		if b.in != "body" && !b.slice && !b.pointer && !types.Comparable(b.typ) {
+			// Param leaves out the zero value, as the binder leaves a field
+			// at its zero value when the value is absent.
+			return fmt.Sprintf("its %s value %s is of type %s, which cannot be compared with its zero value", b.in, b.key, types.TypeString(b.typ, qualifier(nil)))
+		}
 		if b.in == "body" || b.binder != "Text" {
 			continue
 		}

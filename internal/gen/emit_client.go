@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"go/types"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -112,10 +111,7 @@ func (b *bindField) encodeCode(r, req string) jen.Code {
 		return rt(pathHTTPClient, "ListParam").Call(jen.Id(r), in, jen.Lit(b.key), x, format)
 	case b.pointer:
 		return rt(pathHTTPClient, "OptionalParam").Call(jen.Id(r), in, jen.Lit(b.key), x, format)
-	case types.Comparable(b.typ):
-		return rt(pathHTTPClient, "Param").Call(jen.Id(r), in, jen.Lit(b.key), x, format)
 	}
-	// A value that cannot be compared with its zero value is sent unless
-	// its text is empty.
-	return rt(pathHTTPClient, "OptionalParam").Call(jen.Id(r), in, jen.Lit(b.key), jen.Op("&").Id(req).Dot(b.name), format)
+	// Comparable: cannotCall leaves out the views of other values.
+	return rt(pathHTTPClient, "Param").Call(jen.Id(r), in, jen.Lit(b.key), x, format)
 }

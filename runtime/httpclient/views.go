@@ -137,14 +137,22 @@ func Param[T comparable](r *Request, in In, name string, v T, format func(T) (st
 
 // OptionalParam adds *v as Param does, unless v is nil, for a pointer
 // field, which the view's binder leaves nil when the value is absent: a
-// pointer to a zero value is sent. It also serves values of types that
-// cannot be compared with their zero value (pass their address): they
-// are sent unless they format as "".
+// pointer to a zero value is sent. A pointer to a value that formats as
+// "" (an empty string) fails the request: the binder takes an empty value
+// for an absent one, and would leave the field nil.
 func OptionalParam[T any](r *Request, in In, name string, v *T, format func(T) (string, error)) {
 	if v == nil {
 		return
 	}
-	addParam(r, in, name, *v, format)
+	s, err := format(*v)
+	if err == nil && s == "" {
+		err = errors.New("the value is empty, which the view's binder takes for no value: it would see nil")
+	}
+	if err != nil {
+		r.fail(in, name, err)
+		return
+	}
+	addParam(r, in, name, s, FormatString[string])
 }
 
 // ListParam adds the elements of vs, for a slice field: each as a query
