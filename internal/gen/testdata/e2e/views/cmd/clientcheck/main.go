@@ -183,7 +183,7 @@ func checkBinding(ctx context.Context, c *client.Client) {
 		U: 4000000000, F: 2.5e-3, B: true, T: time.Date(2024, 2, 29, 12, 30, 0, 5e8, time.FixedZone("", 2*3600)),
 		D: 90 * time.Second, Addr: netip.MustParseAddr("2001:db8::1"), Level: "debug",
 		Tags: []string{"a", "b b", "", "c&d=e"}, Nums: []int{1, -2, 0, 3},
-		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("::1")},
+		IPs:   []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("::1")},
 		Token: "tok-123", Multi: []string{"one", "two words"}, Count: 12, Sess: "sess abc", Theme: "dark",
 	}
 	if got, ok := await(ctx, "binding every kind", c.Bind(ctx, req)); ok {
