@@ -93,7 +93,8 @@
 //   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
 //     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
 //     [Spec.Durable];
-//   - [Async] and [Later]; for durable tasks [AsyncDurable],
+//   - [Async] and [Later], and [AsyncWith] and [LaterWith] for tasks
+//     with parameters; for durable tasks [AsyncDurable],
 //     [LaterDurable], [DecodeArgs] and [Receipt];
 //   - [Definition], with [Definition.Spec], [Definition.Run] and
 //     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and
