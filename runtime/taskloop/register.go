@@ -76,7 +76,7 @@ func (l *Loop) Register(defs ...Definition) error {
 			return err
 		}
 	}
-	if backend == nil && len(durable) > 0 {
+	if backend == nil && len(durable) > 0 && !l.opts.DurableJSON {
 		l.warnNotDurable.Do(func() {
 			l.opts.Logger.Info("durable tasks run in this process: a job is lost if the process stops before it ends; give the loop a backend (runtime/durable) to make them durable",
 				"task", durable[0].Spec.Name)
