@@ -175,7 +175,7 @@ func (t *task) begin() {
 // or runtime.Goexit into an error, and returns the attempt's context (the
 // one Hooks.TaskStarted returned, for the logs that follow) with the
 // error. l may be nil (synchronous run).
-func (t *task) attempt(l *Loop) (_ context.Context, err error) {
+func (t *task) attempt(l *Loop) (actx context.Context, err error) {
 	ctx := context.Context(t)
 	if t.spec.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -198,6 +198,7 @@ func (t *task) attempt(l *Loop) (_ context.Context, err error) {
 	}
 	returned, goexit := false, false
 	defer func() {
+		actx = ctx // also after a panic
 		if !returned {
 			if r := recover(); r != nil {
 				err = &future.PanicError{Value: r, Stack: debug.Stack()}
