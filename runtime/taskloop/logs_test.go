@@ -28,8 +28,8 @@ type recordingHandler struct {
 }
 
 func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *recordingHandler) WithGroup(string) slog.Handler           { return h }
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler            { return h }
 func (h *recordingHandler) Handle(ctx context.Context, r slog.Record) error {
 	line := map[string]any{"msg": r.Message, "span": ctx.Value(attemptKey{})}
 	r.Attrs(func(a slog.Attr) bool { line[a.Key] = a.Value.Any(); return true })
