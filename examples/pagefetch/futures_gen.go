@@ -71,6 +71,15 @@ func futuresRegister_Fetcher_Index(mux *http.ServeMux, c *view.Config, f *Fetche
 // Fetcher.logBatch.
 var futuresSpec_Fetcher_logBatch = taskloop.Spec{Name: "github.com/gofutures/futures/examples/pagefetch.Fetcher.logBatch"}
 
+// futuresArgs_Fetcher_logBatch are the arguments of Fetcher.logBatch as
+// logBatchAsync and logBatchLater hand them to the task loop, for its
+// SubmitHooks (a test harness records them).
+type futuresArgs_Fetcher_logBatch struct {
+	N    int           `json:"n"`
+	Wall time.Duration `json:"wall"`
+	Sum  time.Duration `json:"sum"`
+}
+
 // logBatchAsync runs Fetcher.logBatch as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, logBatch runs now, in this goroutine, and the
@@ -78,7 +87,7 @@ var futuresSpec_Fetcher_logBatch = taskloop.Spec{Name: "github.com/gofutures/fut
 // taskloop.Middleware) the task belongs to it: it is cancelled if the request's
 // context ends (the view's timeout, a client gone) before the view returns.
 func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
-	return taskloop.Async(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {
+	return taskloop.AsyncWith(ctx, futuresSpec_Fetcher_logBatch, futuresArgs_Fetcher_logBatch{N: n, Wall: wall, Sum: sum}, func(ctx context.Context) (struct{}, error) {
 		f.logBatch(ctx, n, wall, sum)
 		return struct{}{}, nil
 	})
@@ -90,7 +99,7 @@ func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, 
 // end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func (f *Fetcher) logBatchLater(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
-	return taskloop.Later(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {
+	return taskloop.LaterWith(ctx, futuresSpec_Fetcher_logBatch, futuresArgs_Fetcher_logBatch{N: n, Wall: wall, Sum: sum}, func(ctx context.Context) (struct{}, error) {
 		f.logBatch(ctx, n, wall, sum)
 		return struct{}{}, nil
 	})

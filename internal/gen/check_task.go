@@ -39,7 +39,7 @@ type task struct {
 	async    string // generated names
 	later    string
 	specName string
-	argsName string // durable: the struct its arguments travel in
+	argsName string // the struct its arguments travel in: durable, or with parameters
 }
 
 // checkTask validates a //futures:task declaration's options and signature.
@@ -156,7 +156,7 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		suffix = t.recv.named.Obj().Name() + "_" + fnName
 	}
 	t.specName = "futuresSpec_" + suffix
-	if t.durable {
+	if t.durable || len(t.params) > 0 {
 		t.argsName = "futuresArgs_" + suffix
 	}
 	if !ok {

@@ -49,7 +49,7 @@ var contract = map[string]map[string]bool{
 	pathFuture: setOf("Future Future.Await"),
 	pathTaskloop: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Retries Spec.Backoff Spec.Timeout Spec.Delay Spec.Every Spec.Queue Spec.Durable
-		Async Later AsyncDurable LaterDurable DecodeArgs Receipt
+		Async Later AsyncWith LaterWith AsyncDurable LaterDurable DecodeArgs Receipt
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template

@@ -77,10 +77,17 @@ func emitTask(f *jen.File, n *names, t *task) {
 			t.later, t.async, t.fn.Name()))
 		return
 	}
-	emitWrapper(f, n, t, t.async, "Async", fmt.Sprintf(
+	async, later := "Async", "Later"
+	if t.argsName != "" {
+		// The arguments go to the loop's SubmitHooks too, for a test
+		// harness (runtime/futurestest) to record.
+		emitArgs(f, t)
+		async, later = "AsyncWith", "LaterWith"
+	}
+	emitWrapper(f, n, t, t.async, async, fmt.Sprintf(
 		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved. Inside a request (a futures view or taskloop.Middleware) the task belongs to it: it is cancelled if the request's context ends (the view's timeout, a client gone) before the view returns.%s",
 		t.async, t.display(), t.fn.Name(), optionSummary(t)))
-	emitWrapper(f, n, t, t.later, "Later", fmt.Sprintf(
+	emitWrapper(f, n, t, t.later, later, fmt.Sprintf(
 		"%s is %s, except inside a request scope (a futures view or taskloop.Middleware), where %s starts only after the response has been written, whatever the response, and is never cancelled by the request's end. Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.",
 		t.later, t.async, t.fn.Name()))
 }
@@ -141,15 +148,18 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	body := callReturning(call, t.result != nil, t.hasErr)
 	closure := jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...)
 	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
-	if t.durable {
-		// The arguments travel as JSON to whichever process works the job;
-		// the closure runs the task here when there is no backend.
+	if t.argsName != "" {
+		// A durable task's arguments travel as JSON to whichever process
+		// works the job, and the closure runs the task here when there is
+		// no backend; any task's go to the loop's SubmitHooks.
 		keys := argKeys(t)
 		values := make([]jen.Code, len(keys))
 		for i, key := range keys {
 			values[i] = field(key, jen.Id(paramNames[i]))
 		}
 		runtimeArgs = append(runtimeArgs, jen.Id(t.argsName).Values(values...))
+	}
+	if t.durable {
 		closure = jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Error().Block(errorOnly(call, false, t.hasErr)...)
 	}
 
@@ -168,16 +178,21 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	f.Line()
 }
 
-// emitArgs writes the struct a durable task's arguments travel in as JSON.
-// Its JSON keys are the parameters' names, so that a job stored by one
-// version of the code decodes in the next as long as the names stay.
+// emitArgs writes the struct a task's arguments travel in: as JSON for a
+// durable task, to the loop's SubmitHooks for any. Its JSON keys are the
+// parameters' names, so that a job stored by one version of the code
+// decodes in the next as long as the names stay.
 func emitArgs(f *jen.File, t *task) {
 	keys := argKeys(t)
 	fields := make([]jen.Code, len(t.params))
 	for i, p := range t.params {
 		fields[i] = jen.Id(keys[i]).Add(typeCode(p.Type())).Tag(map[string]string{"json": preferred(p.Name(), "arg"+strconv.Itoa(i))})
 	}
-	docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	if t.durable {
+		docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	} else {
+		docComment(f, "%s are the arguments of %s as %s and %s hand them to the task loop, for its SubmitHooks (a test harness records them).", t.argsName, t.display(), t.async, t.later)
+	}
 	f.Type().Id(t.argsName).Struct(fields...)
 	f.Line()
 }

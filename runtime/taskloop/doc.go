@@ -69,6 +69,19 @@
 // off by a Shutdown deadline. Shutdown's error counts the tasks it did not
 // run.
 //
+// # Observing the loop
+//
+// Options.Hooks sees every attempt (Hooks), every task that did not run
+// (DropHooks), every submission with the task's arguments (SubmitHooks)
+// and the loop itself, for gauges of its Stats (LoopHooks), each optional
+// interface found by a type assertion. runtime/telemetry's hooks trace
+// and measure tasks with OpenTelemetry; runtime/futurestest's record what
+// code schedules, for tests. The loop's log lines are written with the
+// context of the attempt or of the submitter, and carry the request's ID,
+// so that a tracing log handler joins them to their trace. A loop works
+// inside a testing/synctest bubble, on its fake clock, when it is created
+// and shut down there.
+//
 // # Cost and ownership
 //
 // The loop owns its worker goroutines, started by Start and ended by
@@ -93,7 +106,8 @@
 //   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
 //     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
 //     [Spec.Durable];
-//   - [Async] and [Later]; for durable tasks [AsyncDurable],
+//   - [Async] and [Later], and [AsyncWith] and [LaterWith] for tasks
+//     with parameters; for durable tasks [AsyncDurable],
 //     [LaterDurable], [DecodeArgs] and [Receipt];
 //   - [Definition], with [Definition.Spec], [Definition.Run] and
 //     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and

@@ -111,19 +111,34 @@ func scopeFrom(ctx context.Context) *Scope {
 // connection's next request only once the task has returned. Run a loop
 // where that matters.
 func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
+	return LaterWith(ctx, spec, any(nil), fn)
+}
+
+// LaterWith is Later for generated code, which also hands over the task's
+// arguments, as AsyncWith does.
+func LaterWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
+	l := From(ctx)
+	f, later := laterQuiet(ctx, l, spec, fn)
+	notifySubmitted(ctx, l, spec, args, later, f)
+	return f
+}
+
+// laterQuiet is Later on l without telling SubmitHooks; it reports whether
+// the task waits for a request scope to close.
+func laterQuiet[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) (*future.Future[T], bool) {
 	s := scopeFrom(ctx)
 	if s == nil {
-		return Async(ctx, spec, fn)
+		return submitQuiet(ctx, l, spec, fn), false
 	}
-	l := From(ctx)
 	t, f := newTask(l, spec, fn)
 	if l != nil && !l.waitRoomForLater(ctx, t) {
-		return f
+		return f, false
 	}
 	if !s.add(pendingTask{ctx: ctx, t: t}) {
 		dispatch(ctx, t, ctx, false)
+		return f, false
 	}
-	return f
+	return f, true
 }
 
 // add keeps p until Close, in s or, if s has closed, in the nearest

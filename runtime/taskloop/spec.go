@@ -40,6 +40,10 @@ type Spec struct {
 	// durable-tasks documentation); the in-process loop runs it like any
 	// other task.
 	Durable bool
+
+	// enqueue marks the spec of the loop task that stores a durable
+	// task's job on the backend (see enqueueSpec), for Event.Enqueue.
+	enqueue bool
 }
 
 // RetryDelay is the wait before retrying after the given failed attempt (1

@@ -226,7 +226,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(p) // net/http's way to abort a response
 		}
 		id := idOf(ctx, r)
-		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
+		h.log(ctx, r, slog.LevelError, "view panicked", "view", h.spec.Name, "panic", p, "stack", string(debug.Stack()))
 		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 	}()
 
@@ -305,7 +305,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		case len(be.Fields) != 1:
 			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
 		}
-		h.c.logger.Debug("view rejected a request", "view", h.spec.Name, "err", err)
+		h.log(ctx, r, slog.LevelDebug, "view rejected a request", "view", h.spec.Name, "err", err)
 		writeProblem(w, be.Status, detail, "", be.Fields)
 		return
 	}
@@ -321,9 +321,9 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		id := ""
 		if status >= 500 {
 			id = idOf(ctx, r)
-			h.c.logger.Error("view failed", "view", h.spec.Name, "status", status, "request_id", id, "err", err)
+			h.log(ctx, r, slog.LevelError, "view failed", "view", h.spec.Name, "status", status, "err", err)
 		} else {
-			h.c.logger.Debug("view refused a request", "view", h.spec.Name, "status", status, "err", err)
+			h.log(ctx, r, slog.LevelDebug, "view refused a request", "view", h.spec.Name, "status", status, "err", err)
 		}
 		writeProblem(w, status, detail, id, nil)
 		return
@@ -332,18 +332,29 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	// took too long. A client that went away cancels instead.
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		id := idOf(ctx, r)
-		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
+		h.log(ctx, r, slog.LevelWarn, "view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "err", err)
 		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
 		return
 	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		// The client went away: nobody is left to read a response.
-		h.c.logger.Debug("client went away", "view", h.spec.Name, "err", err)
+		h.log(ctx, r, slog.LevelDebug, "client went away", "view", h.spec.Name, "err", err)
 		return
 	}
 	id := idOf(ctx, r)
-	h.c.logger.Error("view failed", "view", h.spec.Name, "request_id", id, "err", err)
+	h.log(ctx, r, slog.LevelError, "view failed", "view", h.spec.Name, "err", err)
 	writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+}
+
+// log writes a line about the request to the views' logger, with ctx (so
+// that a handler can add the trace it carries: runtime/telemetry's
+// LogHandler does) and the request's ID, the one its error response and
+// the task loop's lines about its tasks carry.
+func (h *handler[T]) log(ctx context.Context, r *http.Request, level slog.Level, msg string, attrs ...any) {
+	if !h.c.logger.Enabled(ctx, level) {
+		return
+	}
+	h.c.logger.Log(ctx, level, msg, append(attrs, "request_id", idOf(ctx, r))...)
 }
 
 // StatusCoder is an error that chooses its response status.
