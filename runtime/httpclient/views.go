@@ -378,6 +378,9 @@ func segmentProblem(s string) error {
 // blocks: the call runs in one goroutine of its own, which ends when the
 // future resolves.
 func Send[T any](ctx context.Context, c *Client, r *Request, opts ...CallOption) *future.Future[T] {
+	if c == nil {
+		return future.Failed[T](fmt.Errorf("httpclient: %s %s: no Client to send it with", r.method, r.pattern))
+	}
 	if r.err != nil {
 		return future.Failed[T](r.err)
 	}

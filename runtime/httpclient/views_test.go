@@ -498,6 +498,9 @@ func TestSendFailsBeforeSending(t *testing.T) {
 			httpclient.Param(r, httpclient.InQuery, "u", &url.URL{Host: "\x00"}, func(u *url.URL) (string, error) { return "", errors.New("no") })
 		},
 	}
+	if _, err := httpclient.Send[struct{}](t.Context(), nil, httpclient.NewRequest("GET", "/")).Await(t.Context()); err == nil {
+		t.Error("Send with a nil client did not fail")
+	}
 	for name, build := range cases {
 		r := httpclient.NewRequest("GET", "/x/{id}")
 		if name != "missing path value" {
