@@ -281,7 +281,7 @@ func TestSendRoundTrip(t *testing.T) {
 	}
 	// Values that cannot make the trip fail before they are sent.
 	for _, in := range []echoed{
-		{Seg: ""}, {Seg: "."}, {Seg: ".."}, {Seg: "a", Rest: "a//b"}, {Seg: "a", Rest: "/a"}, {Seg: "a", Rest: "a/../b"},
+		{Seg: ""}, {Seg: "."}, {Seg: ".."}, {Seg: "/"}, {Seg: "a", Rest: "a//b"}, {Seg: "a", Rest: "/a"}, {Seg: "a", Rest: "a/../b"},
 		{Seg: "a", H: " x"}, {Seg: "a", H: "x\ny"}, {Seg: "a", HL: []string{"a,b"}}, {Seg: "a", HL: []string{""}},
 		{Seg: "a", C: "a;b"}, {Seg: "a", C: `"`}, {Seg: "a", C: "é"},
 	} {
@@ -493,6 +493,10 @@ func TestSendFailsBeforeSending(t *testing.T) {
 			httpclient.ListParam(r, httpclient.InQuery, "f", []float64{1, math.Inf(1)}, httpclient.FormatFloat[float64])
 		},
 		"json":               func(r *httpclient.Request) { r.JSON(func() {}) },
+		"pointer to an empty value": func(r *httpclient.Request) {
+			empty := ""
+			httpclient.OptionalParam(r, httpclient.InQuery, "s", &empty, httpclient.FormatString[string])
+		},
 		"missing path value": func(r *httpclient.Request) {},
 		"text": func(r *httpclient.Request) {
 			httpclient.Param(r, httpclient.InQuery, "u", &url.URL{Host: "\x00"}, func(u *url.URL) (string, error) { return "", errors.New("no") })
