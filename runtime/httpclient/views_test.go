@@ -492,7 +492,7 @@ func TestSendFailsBeforeSending(t *testing.T) {
 		"list element": func(r *httpclient.Request) {
 			httpclient.ListParam(r, httpclient.InQuery, "f", []float64{1, math.Inf(1)}, httpclient.FormatFloat[float64])
 		},
-		"json":               func(r *httpclient.Request) { r.JSON(func() {}) },
+		"json": func(r *httpclient.Request) { r.JSON(func() {}) },
 		"pointer to an empty value": func(r *httpclient.Request) {
 			empty := ""
 			httpclient.OptionalParam(r, httpclient.InQuery, "s", &empty, httpclient.FormatString[string])
