@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -33,6 +34,14 @@ func emitClient(f *jen.File, n *names, c *client) {
 func emitClientMethod(f *jen.File, n *names, c *client, m *clientMethod) {
 	v := m.v
 	docComment(f, "%s sends %s %s to the view %s of %s and returns the future of its result.", m.name, v.method, v.pattern, v.display(), c.target)
+	if len(v.errors) > 0 {
+		var statuses []string
+		for _, st := range v.errors {
+			statuses = append(statuses, strconv.Itoa(st))
+		}
+		f.Comment("//")
+		docComment(f, "The view declares the error statuses %s (errors=): they fail the future with an *httpclient.Problem of that status.", strings.Join(statuses, ", "))
+	}
 	if doc := strings.TrimSpace(m.doc); doc != "" {
 		f.Comment("//")
 		for line := range strings.SplitSeq(doc, "\n") {
