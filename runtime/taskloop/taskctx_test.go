@@ -276,3 +276,28 @@ func TestFinishedTaskIsCollected(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandonedRequestCancelsFinishedTasks: the tasks that a request
+// started with Async are cancelled when the request is abandoned, and
+// that reaches those that have already returned too, however many the
+// request started: what they returned belongs to the abandoned request.
+func TestAbandonedRequestCancelsFinishedTasks(t *testing.T) {
+	l := startLoop(t, taskloop.Options{Workers: 2})
+	ctx, scope := taskloop.NewScope(taskloop.WithLoop(context.Background(), l))
+	var bs []bound
+	for range 20 {
+		b, err := await(t, taskloop.Async(ctx, taskloop.Spec{Name: "stream"}, makeBound))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	for _, b := range bs {
+		readAlive(t, b)
+	}
+	scope.CancelTasks()
+	for _, b := range bs {
+		waitEnded(t, b, context.Canceled)
+	}
+	scope.Close()
+}
