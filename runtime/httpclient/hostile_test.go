@@ -20,6 +20,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/httpclient"
 )
@@ -290,7 +291,7 @@ func TestHostileContentLength(t *testing.T) {
 	// response.
 	t.Run("shorter than the body", func(t *testing.T) {
 		// net/http logs each connection it closes for unsolicited bytes.
-		var logs lockedLog
+		var logs testkit.SyncBuffer
 		log.SetOutput(&logs)
 		t.Cleanup(func() { log.SetOutput(stderr) })
 
@@ -328,7 +329,7 @@ func TestHostileContentLength(t *testing.T) {
 		wg.Wait()
 		done := hello.Load() + wrong.Load() + failed.Load()
 		t.Logf("%d calls from %d goroutines: %d read \"hello\", %d read the smuggled response, %d failed (first: %v); %d connections, net/http logged %d unsolicited responses",
-			done, workers, hello.Load(), wrong.Load(), failed.Load(), firstErr.Load(), s.conns.Load(), logs.count("Unsolicited response"))
+			done, workers, hello.Load(), wrong.Load(), failed.Load(), firstErr.Load(), s.conns.Load(), strings.Count(logs.String(), "Unsolicited response"))
 		if failed.Load() > 0 {
 			t.Errorf("%d calls failed: %v", failed.Load(), firstErr.Load())
 		}
@@ -338,24 +339,6 @@ func TestHostileContentLength(t *testing.T) {
 			t.Logf("%d of %d calls returned the bytes after the previous response's body as their own response (response desync in net/http's Transport; see golang/go#31259)", n, done)
 		}
 	})
-}
-
-// lockedLog collects the standard logger's output.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
 }
 
 // stderr is where the standard logger writes by default.
