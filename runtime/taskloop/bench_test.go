@@ -50,7 +50,7 @@ func BenchmarkThroughput(b *testing.B) {
 		for b.Loop() {
 			wg.Add(1)
 			go func() {
-				work(workSize) // noinline: not optimized away
+				_ = work(workSize) // noinline: not optimized away
 				wg.Done()
 			}()
 		}

@@ -236,7 +236,7 @@ func TestFailedAttemptContextEnds(t *testing.T) {
 
 // payload is what TestFinishedTaskIsCollected's tasks return: large
 // enough that the allocator never batches it with other objects.
-type payload struct{ data [64]byte }
+type payload struct{ _ [64]byte }
 
 // TestFinishedTaskIsCollected: a context that outlives its function must
 // not keep itself alive. A finished task that nobody references any more
