@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // demo runs the demo in-process on a free loopback port for the test and
@@ -20,7 +20,7 @@ import (
 func demo(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -204,22 +204,4 @@ func TestMakePage(t *testing.T) {
 			t.Errorf("makePage(%d) is %d bytes", size, got)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the demo's goroutines may log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -106,19 +107,21 @@ func TestContractDocumented(t *testing.T) {
 func generatedCodeSection(t *testing.T, path string) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", strings.TrimPrefix(path, "github.com/gofutures/futures/"))
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, parser.PackageClauseOnly|parser.ParseComments)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc string
-	for name, p := range pkgs {
-		if strings.HasSuffix(name, "_test") {
+	for _, e := range entries {
+		if name := e.Name(); !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		for _, f := range p.Files {
-			if f.Doc != nil {
-				doc += f.Doc.Text()
-			}
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, e.Name()), nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Doc != nil {
+			doc += f.Doc.Text()
 		}
 	}
 	_, section, ok := strings.Cut(doc, "\n# For generated code\n")
