@@ -67,8 +67,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gofutures/futures/runtime/internal/reqid"
@@ -101,6 +103,16 @@ type Spec struct {
 	// Template names the html/template file, in the registration's
 	// templates, that renders the result for clients that accept HTML.
 	Template string
+	// ErrorTemplate names the html/template file that renders the view's
+	// error responses, with an ErrorPage, for clients that prefer HTML
+	// (a browser): they see a page with the error, and the form to fix
+	// it, rather than problem JSON. Other clients get problem JSON. It is
+	// parsed with Template, so that the two can share {{define}}d parts.
+	ErrorTemplate string
+	// Heartbeat is the interval of the comment lines an event stream
+	// sends while it has no event to send, so that proxies keep it open;
+	// 0 means DefaultHeartbeat. Only HandleStream reads it.
+	Heartbeat time.Duration
 }
 
 // Config is what a registration function passes to Handle for every view
@@ -136,6 +148,21 @@ func WithFuncs(funcs template.FuncMap) Option {
 // away. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *Config) { c.logger = l })
+}
+
+// Logger returns where the views of c log: WithLogger's logger, or
+// slog.Default().
+func (c *Config) Logger() *slog.Logger { return c.logger }
+
+// WriteError writes the response that a view named name writes when it
+// fails with err, as the "Errors and what the client sees" section of the
+// package doc says: problem JSON with the status that err chooses, its
+// text only if it is a PublicError, and a request ID and a log line for
+// a 5xx. runtime/socket answers the requests it refuses before the
+// upgrade with it.
+func (c *Config) WriteError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	h := core{c: c, spec: Spec{Name: name}}
+	h.fail(r.Context(), w, r, err)
 }
 
 // NewConfig applies opts.
@@ -179,7 +206,7 @@ func HandleEmpty(mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.
 type noContent struct{}
 
 func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Request) (T, error)) (*handler[T], error) {
-	h := &handler[T]{c: c, spec: *spec, fn: fn}
+	h := &handler[T]{core: core{c: c, spec: *spec}, fn: fn}
 	if h.spec.MaxBody <= 0 {
 		h.spec.MaxBody = DefaultMaxBody
 	}
@@ -188,25 +215,33 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 		h.spec.Status = http.StatusOK
 	}
 	if spec.Template != "" {
-		if c.templates == nil {
-			return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, spec.Template)
-		}
-		// ParseFS names a template after its file's base name.
-		t, err := template.New(path.Base(spec.Template)).Funcs(c.funcs).ParseFS(c.templates, spec.Template)
+		t, err := parseTemplates(c, spec, spec.Template)
 		if err != nil {
-			return nil, fmt.Errorf("view %s: %w", spec.Name, err)
+			return nil, err
 		}
 		h.tmpl = t
+	}
+	if err := h.parseErrorTemplate(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
 
 type handler[T any] struct {
-	c      *Config
-	spec   Spec
+	core
 	limits jsonLimits
 	fn     func(context.Context, *http.Request) (T, error)
 	tmpl   *template.Template
+}
+
+// core is what every kind of view's handler has: its configuration and
+// spec, and the error responses.
+type core struct {
+	c    *Config
+	spec Spec
+	// errTmpl renders error responses for clients that prefer HTML
+	// (Spec.ErrorTemplate), or is nil.
+	errTmpl *template.Template
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +262,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		id := idOf(ctx, r)
 		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
-		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+		h.problem(w, r, http.StatusInternalServerError, "internal server error", id, nil)
 	}()
 
 	if h.spec.Timeout > 0 {
@@ -243,7 +278,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			done = true
 			scope.Close()
-			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
+			h.problem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
 			return
 		}
 		// Limited to maxbody, and reserved in the server's body budget
@@ -273,8 +308,90 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scope.Close()
 }
 
+// parseTemplates parses the view's templates, Template and ErrorTemplate
+// together, and returns the one named by file.
+func parseTemplates(c *Config, spec *Spec, file string) (*template.Template, error) {
+	if c.templates == nil {
+		return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, file)
+	}
+	files := []string{file}
+	for _, f := range []string{spec.Template, spec.ErrorTemplate} {
+		if f != "" && f != file {
+			files = append(files, f)
+		}
+	}
+	// ParseFS names a template after its file's base name.
+	t, err := template.New(path.Base(file)).Funcs(c.funcs).ParseFS(c.templates, files...)
+	if err != nil {
+		return nil, fmt.Errorf("view %s: %w", spec.Name, err)
+	}
+	return t, nil
+}
+
+func (h *core) parseErrorTemplate() error {
+	if h.spec.ErrorTemplate == "" {
+		return nil
+	}
+	t, err := parseTemplates(h.c, &h.spec, h.spec.ErrorTemplate)
+	if err != nil {
+		return err
+	}
+	h.errTmpl = t
+	return nil
+}
+
+// ErrorPage is what a view's ErrorTemplate renders: the problem that the
+// view's error response would carry as JSON, and the request's query, so
+// that the page can fill its form in again.
+type ErrorPage struct {
+	// Status is the response's status: 400, 404, 500…
+	Status int
+	// Title is the status's text: "Bad Request".
+	Title string
+	// Detail says what went wrong, as the problem's detail does: only
+	// text written for clients (see PublicError).
+	Detail string
+	// RequestID is set for 5xx responses: the log has the details
+	// under it.
+	RequestID string
+	// Errors are the bad request values, each with where it came from.
+	Errors []FieldError
+	// Query is the request's query, to fill a form in again.
+	Query url.Values
+}
+
+// problem writes an error response: through the view's ErrorTemplate
+// when it has one and the client prefers HTML, else as problem JSON.
+func (h *core) problem(w http.ResponseWriter, r *http.Request, status int, detail, requestID string, fields []FieldError) {
+	if h.errTmpl == nil || !prefersHTML(r.Header.Get("Accept")) {
+		writeProblem(w, status, detail, requestID, fields)
+		return
+	}
+	page := ErrorPage{Status: status, Title: http.StatusText(status), Detail: detail, RequestID: requestID, Errors: fields, Query: r.URL.Query()}
+	if page.Title == "" {
+		page.Title = "Error"
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := h.errTmpl.Execute(buf, page); err != nil {
+		h.c.logger.Error("view error template failed", "view", h.spec.Name, "template", h.spec.ErrorTemplate, "request_id", requestID, "err", err)
+		writeProblem(w, status, detail, requestID, fields)
+		return
+	}
+	hdr := w.Header()
+	hdr.Add("Vary", "Accept")
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if requestID != "" {
+		hdr.Set("X-Request-ID", requestID)
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
 // fail writes the response for err.
-func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+func (h *core) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	if rd, ok := errors.AsType[*redirect](err); ok {
 		http.Redirect(w, r, rd.location, rd.status)
 		return
@@ -306,7 +423,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
 		}
 		h.c.logger.Debug("view rejected a request", "view", h.spec.Name, "err", err)
-		writeProblem(w, be.Status, detail, "", be.Fields)
+		h.problem(w, r, be.Status, detail, "", be.Fields)
 		return
 	}
 	if sc, ok := errors.AsType[StatusCoder](err); ok {
@@ -325,7 +442,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		} else {
 			h.c.logger.Debug("view refused a request", "view", h.spec.Name, "status", status, "err", err)
 		}
-		writeProblem(w, status, detail, id, nil)
+		h.problem(w, r, status, detail, id, nil)
 		return
 	}
 	// The view's deadline, or one a middleware set: either way the server
@@ -333,7 +450,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		id := idOf(ctx, r)
 		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
-		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
+		h.problem(w, r, http.StatusGatewayTimeout, "the request took too long", id, nil)
 		return
 	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
@@ -343,7 +460,7 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	id := idOf(ctx, r)
 	h.c.logger.Error("view failed", "view", h.spec.Name, "request_id", id, "err", err)
-	writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+	h.problem(w, r, http.StatusInternalServerError, "internal server error", id, nil)
 }
 
 // StatusCoder is an error that chooses its response status.
