@@ -58,9 +58,7 @@ const defaultStreamWriteTimeout = 60 * time.Second
 // with an error event for status 504. While no event is due, a comment
 // line goes out every spec.Heartbeat. Each write may take as long as the
 // server's WriteTimeout (server.Run), counted from the write, so that the
-// server's WriteTimeout does not cut a long stream; and the server's
-// ReadTimeout, which would end the request's context, is lifted once the
-// stream starts. After-response tasks (Later) run when the stream ends.
+// server's WriteTimeout does not cut a long stream. After-response tasks (Later) run when the stream ends.
 // Responses to HEAD have the headers and no events.
 func HandleStream[T any](mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.Context, r *http.Request) (iter.Seq2[T, error], error)) error {
 	h := &streamHandler[T]{core: core{c: c, spec: *spec}, fn: fn}
@@ -182,10 +180,6 @@ func (h *streamHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scope.Close()
 		return
 	}
-	// net/http cancels the request's context when the connection's read
-	// deadline (ReadTimeout, counted from the request's start) passes
-	// while it watches for the client closing; the stream outlives it.
-	_ = ew.rc.SetReadDeadline(time.Time{})
 	ew.start()
 
 	id := firstEventID(r)
