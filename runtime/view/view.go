@@ -41,10 +41,11 @@
 // (see [SupportsGeneratedCodeVersion1]).
 //
 //   - [Spec], with the fields [Spec.Name], [Spec.Pattern], [Spec.Timeout],
-//     [Spec.ReadsBody], [Spec.MaxBody], [Spec.Status] and [Spec.Template];
+//     [Spec.ReadsBody], [Spec.MaxBody], [Spec.Status], [Spec.Template],
+//     [Spec.ErrorTemplate] and [Spec.Heartbeat];
 //   - [Config], [Option], [Register] and [RegisterOn], for the
-//     registration functions; [Handle] and [HandleEmpty], which serve a
-//     view;
+//     registration functions; [Handle], [HandleEmpty] and [HandleStream],
+//     which serve a view;
 //   - [Problems], with [Problems.Add] and [Problems.Err], and the places
 //     [Path], [Query], [Header], [Cookie] and [Body];
 //   - [ParseQuery], which parses the query once and reports the pairs
