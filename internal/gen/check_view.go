@@ -65,11 +65,11 @@ const (
 type resultKind int
 
 const (
-	resultValue  resultKind = iota // (T, error)
-	resultError                    // (error): 204
-	resultFuture                   // (*future.Future[T])
-	resultStream                   // (iter.Seq2[T, error]): server-sent events
-	resultStreamErr                // (iter.Seq2[T, error], error)
+	resultValue     resultKind = iota // (T, error)
+	resultError                       // (error): 204
+	resultFuture                      // (*future.Future[T])
+	resultStream                      // (iter.Seq2[T, error]): server-sent events
+	resultStreamErr                   // (iter.Seq2[T, error], error)
 )
 
 // isStream reports whether the view streams server-sent events.
