@@ -367,8 +367,11 @@ func (e *eventWriter) event(name string, data []byte) bool {
 	b := make([]byte, 0, len(name)+len(data)+20)
 	b = append(b, "event: "...)
 	b = append(b, name...)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
+	b = append(b, "\ndata:"...)
+	if len(data) > 0 {
+		b = append(b, ' ')
+		b = append(b, data...)
+	}
 	b = append(b, "\n\n"...)
 	e.writeLocked(b)
 	return e.err == nil
