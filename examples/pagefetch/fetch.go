@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"iter"
+	"log/slog"
 	"net/http"
 	"time"
 
