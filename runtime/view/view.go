@@ -31,6 +31,14 @@
 // returns normally leaves its tasks running. Tasks started with Later
 // (FLater) run after the response, whatever it was.
 //
+// # Event streams
+//
+// A view whose result is a sequence (iter.Seq2[T, error]) is served by
+// HandleStream as server-sent events, one event per value, until the
+// sequence ends (an "end" event), fails (an "error" event carrying the
+// problem JSON above), the client goes away or the server shuts down; see
+// HandleStream.
+//
 // Views are safe for concurrent use; Handle registers them once.
 //
 // # For generated code
