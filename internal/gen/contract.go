@@ -31,6 +31,8 @@ const (
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
+	pathSocket   = "github.com/gofutures/futures/runtime/socket"
+	pathIter     = "iter"
 )
 
 // versionAssertion is the constant, declared by taskloop and by view, that
@@ -50,10 +52,13 @@ var contract = map[string]map[string]bool{
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
-		Config Option Register RegisterOn Handle HandleEmpty
+		Spec.ErrorTemplate Spec.Heartbeat
+		Config Option Register RegisterOn Handle HandleEmpty HandleStream
 		Problems Problems.Add Problems.Err Path Query Header Cookie Body
 		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
+	pathSocket: setOf(`Spec Spec.Name Spec.Pattern Spec.MaxMessage Spec.Origins Spec.Messages Spec.Ping
+		Text Binary Conn Handle`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside
