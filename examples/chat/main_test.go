@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // demo runs the chat in-process on a free loopback port and returns the
@@ -20,7 +19,7 @@ import (
 func demo(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -168,22 +167,4 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("%.20s…: closed with %v (%v), want %d", c.msg, got, err, c.code)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the demo's goroutines may log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

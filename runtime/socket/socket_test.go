@@ -1,7 +1,6 @@
 package socket_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/server"
 	"github.com/gofutures/futures/runtime/socket"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -40,31 +39,14 @@ func noLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type msg struct {
 	Text string `json:"text"`
 }
 
 // mux registers a socket whose function is fn, with no request struct.
-func mux[In, Out any](t *testing.T, spec socket.Spec, fn func(context.Context, *http.Request, *socket.Conn[In, Out]) error) (*http.ServeMux, *logBuffer) {
+func mux[In, Out any](t *testing.T, spec socket.Spec, fn func(context.Context, *http.Request, *socket.Conn[In, Out]) error) (*http.ServeMux, *testkit.SyncBuffer) {
 	t.Helper()
-	logs := new(logBuffer)
+	logs := new(testkit.SyncBuffer)
 	m := http.NewServeMux()
 	c := view.NewConfig(view.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	err := socket.Handle(m, c, &spec, func(ctx context.Context, r *http.Request) (func(context.Context, *socket.Conn[In, Out]) error, error) {
