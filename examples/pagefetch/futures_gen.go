@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"time"
 
@@ -21,6 +22,7 @@ const _ = taskloop.SupportsGeneratedCodeVersion1
 // RegisterFetcherViews.
 var futuresViews_Fetcher = []func(*http.ServeMux, *view.Config, *Fetcher) error{
 	futuresRegister_Fetcher_Index,
+	futuresRegister_Fetcher_Stream,
 }
 
 // RegisterFetcherViews registers every method view of Fetcher on mux, each at
@@ -47,10 +49,11 @@ func RegisterFetcherTasks(r taskloop.Registrar, recv *Fetcher) error {
 
 // futuresView_Fetcher_Index describes the view Fetcher.Index.
 var futuresView_Fetcher_Index = view.Spec{
-	Name:     "github.com/gofutures/futures/examples/pagefetch.Fetcher.Index",
-	Pattern:  "GET /{$}",
-	Timeout:  30 * time.Second,
-	Template: "templates/index.html",
+	Name:          "github.com/gofutures/futures/examples/pagefetch.Fetcher.Index",
+	Pattern:       "GET /{$}",
+	Timeout:       30 * time.Second,
+	Template:      "templates/index.html",
+	ErrorTemplate: "templates/error.html",
 }
 
 // futuresRegister_Fetcher_Index registers Fetcher.Index on mux at "GET /{$}".
@@ -59,11 +62,49 @@ func futuresRegister_Fetcher_Index(mux *http.ServeMux, c *view.Config, f *Fetche
 		var req PageRequest
 		var p view.Problems
 		query := view.ParseQuery(&p, r)
-		p.Add(view.Query, "n", view.Int(query.Get("n"), &req.N))
+		if msg := view.Optional(query.Get("n"), &req.N, view.Int[int]); msg != "" {
+			p.Add(view.Query, "n", msg)
+		} else if v := req.N; v != nil {
+			if *v < 1 {
+				p.Add(view.Query, "n", "must be at least 1")
+			} else if *v > 1000 {
+				p.Add(view.Query, "n", "must be at most 1000")
+			}
+		}
 		if err = p.Err(); err != nil {
 			return
 		}
 		return f.Index(ctx, req)
+	})
+}
+
+// futuresView_Fetcher_Stream describes the view Fetcher.Stream.
+var futuresView_Fetcher_Stream = view.Spec{
+	Name:    "github.com/gofutures/futures/examples/pagefetch.Fetcher.Stream",
+	Pattern: "GET /stream",
+	Timeout: 30 * time.Second,
+}
+
+// futuresRegister_Fetcher_Stream registers Fetcher.Stream on mux at "GET
+// /stream".
+func futuresRegister_Fetcher_Stream(mux *http.ServeMux, c *view.Config, f *Fetcher) error {
+	return view.HandleStream(mux, c, &futuresView_Fetcher_Stream, func(ctx context.Context, r *http.Request) (result iter.Seq2[Event, error], err error) {
+		var req PageRequest
+		var p view.Problems
+		query := view.ParseQuery(&p, r)
+		if msg := view.Optional(query.Get("n"), &req.N, view.Int[int]); msg != "" {
+			p.Add(view.Query, "n", msg)
+		} else if v := req.N; v != nil {
+			if *v < 1 {
+				p.Add(view.Query, "n", "must be at least 1")
+			} else if *v > 1000 {
+				p.Add(view.Query, "n", "must be at most 1000")
+			}
+		}
+		if err = p.Err(); err != nil {
+			return
+		}
+		return f.Stream(ctx, req), nil
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // stdoutSpan is what the test reads of stdouttrace's JSON.
@@ -24,7 +26,7 @@ type stdoutSpan struct {
 func TestTracingToStdout(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, logs syncBuffer
+	var stdout, logs testkit.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {

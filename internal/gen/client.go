@@ -307,6 +307,8 @@ func cannotCall(v *view, from string) string {
 		return "it takes the *http.Request itself, so the client cannot know what it reads: call it with runtime/httpclient"
 	case !strings.HasPrefix(v.pattern, "/"):
 		return fmt.Sprintf("its pattern %q names a host, which the client's base URL decides", v.pattern)
+	case v.isStream():
+		return "it streams server-sent events, for which clients have no methods yet"
 	case v.result != resultValue && v.result != resultError && v.result != resultFuture:
 		return "the client does not know how to receive its result"
 	}

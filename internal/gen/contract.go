@@ -7,10 +7,10 @@ import (
 )
 
 // The contract between generated code and the runtime: the only names of
-// runtime/future, runtime/taskloop, runtime/view and runtime/httpclient
-// (for clients) that the emitter may write. The "For generated code"
-// sections of the taskloop, view and httpclient package docs list the
-// same names; TestContract checks the table against
+// runtime/future, runtime/taskloop, runtime/view, runtime/socket and
+// runtime/httpclient (for clients) that the emitter may write. The "For
+// generated code" sections of the taskloop, view, socket and httpclient
+// package docs list the same names; TestContract checks the table against
 // those docs and against the runtime's declarations, and the emitter
 // reaches the runtime only through rt and member, which refuse a name that
 // is not here.
@@ -32,6 +32,8 @@ const (
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
+	pathSocket   = "github.com/gofutures/futures/runtime/socket"
+	pathIter     = "iter"
 	// pathHTTPClient is what generated clients (//futures:client) call.
 	pathHTTPClient = "github.com/gofutures/futures/runtime/httpclient"
 )
@@ -53,10 +55,13 @@ var contract = map[string]map[string]bool{
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
-		Config Option Register RegisterOn Handle HandleEmpty
+		Spec.ErrorTemplate Spec.Heartbeat
+		Config Option Register RegisterOn Handle HandleEmpty HandleStream
 		Problems Problems.Add Problems.Err Path Query Header Cookie Body
 		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
+	pathSocket: setOf(`Spec Spec.Name Spec.Pattern Spec.MaxMessage Spec.Origins Spec.Messages Spec.Ping
+		Text Binary Conn Handle`),
 	pathHTTPClient: setOf(versionAssertion + `
 		Client CallOption Request NewRequest Request.JSON Send
 		In InPath InQuery InHeader InCookie PathParam Param OptionalParam ListParam

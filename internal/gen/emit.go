@@ -92,7 +92,8 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
 		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
-		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathHTTPClient: "httpclient",
+		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view",
+		pathSocket: "socket", pathIter: "iter", pathHTTPClient: "httpclient",
 	} {
 		paths[path] = types.NewPackage(path, name)
 	}
@@ -122,6 +123,9 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 			if u.value != nil {
 				packagesOf(u.value, paths)
 			}
+			if u.seq != nil {
+				packagesOf(u.seq, paths)
+			}
 		}
 	}
 	n := newNames(pkg, excluded, paths)
@@ -147,7 +151,11 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 		case *task:
 			emitTask(f, n, u)
 		case *view:
-			emitView(f, n, u)
+			if u.socket != nil {
+				emitSocket(f, n, u)
+			} else {
+				emitView(f, n, u)
+			}
 		}
 	}
 
@@ -288,7 +296,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathHTTPClient:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathSocket, pathIter, pathHTTPClient:
 		return 1
 	}
 	return 0

@@ -10,10 +10,6 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-func (t *task) hasDurations() bool {
-	return t.backoff > 0 || t.timeout > 0 || t.delay > 0 || t.every > 0
-}
-
 // specCode renders the task's taskloop.Spec; periodic includes Every.
 func specCode(t *task, periodic bool) jen.Code {
 	fields := []jen.Code{fieldOf(pathTaskloop, "Spec", "Name", jen.Lit(t.name))}

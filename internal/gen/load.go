@@ -433,34 +433,6 @@ func topLevelNames(f *ast.File) []string {
 	return out
 }
 
-// findCandidates keeps the packages whose files mention a directive or hold
-// a generated file, and parses them as parseCandidate does.
-func findCandidates(roots []*packages.Package, fset *token.FileSet) ([]*loaded, error) {
-	var out []*loaded
-	for _, p := range roots {
-		sources := map[string][]byte{}
-		keep := false
-		for _, f := range p.GoFiles {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			sources[f] = src
-			keep = keep || isGenerated(src) || mentions(src)
-		}
-		if !keep {
-			continue
-		}
-		l, err := parseCandidate(p, fset, sources)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
-	return out, nil
-}
-
 // parseCandidate parses a candidate's compiled files but the generated
 // ones (which may be stale, and declare the names about to be generated:
 // the package is seen as if they were not there). read holds the bytes of

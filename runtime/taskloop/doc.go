@@ -8,8 +8,18 @@
 // keep the values of the context they were submitted with, but not its
 // cancellation or deadline: a task outlives the code that started it. Its
 // context is cancelled by its own timeout, by Future.Cancel, when the loop
-// stops, or when the request that started it is abandoned (see Request
-// scopes).
+// stops while it runs, or when the request that started it is abandoned
+// (see Request scopes).
+//
+// A task's context also outlives its function, as a context passed to a
+// direct call does: what the function returns may go on using it (a
+// channel that a goroutine feeds, a response body, *sql.Rows). It is not
+// cancelled when the function returns, but when the future is cancelled
+// (Future.Cancel works after the task has ended too), when the timeout of
+// the attempt that returned fires, or, without a loop, when the caller's
+// context ends. An attempt that fails has its context cancelled at once:
+// its value is dropped. Such a context never keeps itself alive: once
+// nothing refers to it, it is collected, deadline or not.
 //
 // Generated code calls Async and Later, which find the loop in the context
 // (WithLoop) or the process default (SetDefault). With no loop at all, the

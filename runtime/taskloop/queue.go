@@ -75,6 +75,11 @@ func dispatch(ctx context.Context, t *task, stop context.Context, forced bool) {
 	l := t.loop
 	if l == nil {
 		t.Context.Init(valuesOf(ctx), stop)
+		// The task's context follows the caller's after the function has
+		// returned too, weakly (see finish). Linking weakly from the start
+		// costs less than relinking then; while the task runs, its
+		// goroutine holds it.
+		t.Context.Release()
 		t.runSync()
 		return
 	}

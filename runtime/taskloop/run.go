@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/runtime/future"
+	"github.com/gofutures/futures/runtime/internal/runctx"
 )
 
 // help runs t, which a goroutine inside another task of l awaits, in that
@@ -175,12 +176,20 @@ func (t *task) begin() {
 // or runtime.Goexit into an error, and returns the attempt's context (the
 // one Hooks.TaskStarted returned, for the logs that follow) with the
 // error. l may be nil (synchronous run).
+//
+// The attempt's context is not cancelled when the function returns: what a
+// successful attempt returns may go on using it until its timeout (see
+// finish). A failed attempt's is, at once, as its value is dropped.
 func (t *task) attempt(l *Loop) (actx context.Context, err error) {
 	ctx := context.Context(t)
 	if t.spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.spec.Timeout)
-		defer cancel()
+		timeout := runctx.NewTimeout(t, t.spec.Timeout)
+		defer func() {
+			if err != nil {
+				timeout.Stop()
+			}
+		}()
+		ctx = timeout
 	}
 	var hooks Hooks
 	if l != nil {

@@ -166,8 +166,11 @@ func (s *Scope) track(t *task) {
 		return
 	}
 	if len(s.started) == cap(s.started) && len(s.started) >= 8 {
-		// A view that starts many tasks holds only the unfinished ones.
-		s.started = slices.DeleteFunc(s.started, func(t *task) bool { return t.settled.Load() })
+		// A view that starts many tasks holds only those that CancelTasks
+		// could still reach: unfinished ones, and finished ones whose
+		// context lives on for what they returned (a failed task's has
+		// ended).
+		s.started = slices.DeleteFunc(s.started, func(t *task) bool { return t.settled.Load() && t.Err() != nil })
 	}
 	s.started = append(s.started, t)
 }
@@ -235,7 +238,7 @@ func (s *Scope) Abort(err error) {
 // CancelTasks cancels the tasks started with Async (or Submit) under the
 // scope's context while it was open, as Future.Cancel does: those that
 // have not started end with context.Canceled, the running ones see their
-// context cancelled. A handler calls it when its request's context ended
+// context cancelled, and so does what finished ones returned. A handler calls it when its request's context ended
 // before it returned (a deadline, a client gone): nobody is left to use
 // what those tasks make. After-response tasks (Later) are not affected.
 // Views and Middleware do it themselves.

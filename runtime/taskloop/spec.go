@@ -22,7 +22,8 @@ type Spec struct {
 	// MaxBackoff. Default: 500ms.
 	Backoff time.Duration
 	// Timeout, when positive, bounds each attempt: its context is cancelled
-	// when the timeout passes.
+	// when the timeout passes, also after a successful attempt has
+	// returned, for what it returned (see the package documentation).
 	Timeout time.Duration
 	// Delay, when positive, starts the task that much later (Django Futures'
 	// deadline). Without a loop, Delay is ignored and the task runs now.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/telemetry/durabletel"
@@ -83,7 +84,7 @@ func startWorker(t *testing.T, url, schema string) string {
 	}
 	spans := filepath.Join(dir, "spans.jsonl")
 	cmd := exec.Command(bin, "-database-url", url, "-schema", schema, "-spans", spans)
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

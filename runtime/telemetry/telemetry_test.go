@@ -1,7 +1,6 @@
 package telemetry_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/httpclient"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/telemetry"
@@ -276,7 +275,7 @@ func TestRejectedAndDroppedAreCounted(t *testing.T) {
 // request's ID and the trace and span of their context.
 func TestLogsJoinTraces(t *testing.T) {
 	r := newRig(t)
-	var buf syncBuffer
+	var buf testkit.SyncBuffer
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(&buf, nil)))
 	prev := slog.Default()
 	slog.SetDefault(logger)
@@ -342,21 +341,4 @@ func TestHTTPClientPropagates(t *testing.T) {
 	if _, ok := find(spans, "HTTP GET"); !ok {
 		t.Errorf("no client span; spans %v", names(spans))
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
