@@ -62,6 +62,19 @@ func ByCode(req struct {
 	return Item{}, nil
 }
 
+// Tags reads itself from text, and cannot be compared with its zero value.
+type Tags []string
+
+func (t *Tags) UnmarshalText(b []byte) error { *t = Tags{string(b)}; return nil }
+func (t Tags) MarshalText() ([]byte, error) { return []byte(t[0]), nil }
+
+//futures:view GET /tags
+func ByTags(req struct {
+	T Tags ` + "`query:\"t\"`" + `
+}) (Item, error) {
+	return Item{}, nil
+}
+
 //futures:view GET example.com/host
 func OnHost() (Item, error) { return Item{}, nil }
 
@@ -125,10 +138,11 @@ func TestClientErrors(t *testing.T) {
 			"warn/c.go:1:11: warning: the client has no method for the view Hidden of example.com/c/v (v/v.go:15:1): its request type is or mentions v.hidden, which is not exported",
 			"the view Row of example.com/c/v (v/v.go:18:1): its result type is or mentions db.Row, of example.com/c/v/internal/db, which is internal to another tree",
 			"the view ByCode of example.com/c/v (v/v.go:26:1): its query value c is of type v.Code, which has UnmarshalText but no MarshalText",
-			`the view OnHost of example.com/c/v (v/v.go:33:1): its pattern "example.com/host" names a host`,
+			`the view OnHost of example.com/c/v (v/v.go:46:1): its pattern "example.com/host" names a host`,
+			"the view ByTags of example.com/c/v (v/v.go:39:1): its query value t is of type v.Tags, which cannot be compared with its zero value",
 		}},
 		{pkg: "w/internal/ok"},
-		{pkg: "v/internal/client", warnings: []string{"Hidden", "ByCode", "OnHost"}}, // db.Row is importable from inside v
+		{pkg: "v/internal/client", warnings: []string{"Hidden", "ByCode", "ByTags", "OnHost"}}, // db.Row is importable from inside v
 	} {
 		t.Run(c.pkg, func(t *testing.T) {
 			res, err := gen.Run(context.Background(), gen.Config{Dir: mod, Patterns: []string{"./" + c.pkg}, Env: append(goEnv(), "GOPROXY=off")})
