@@ -68,7 +68,7 @@ func emitAll(plans []*plan) ([]emission, error) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
-		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil {
 			continue // every task is in a file with build constraints
 		}
 		src, err := emitFile(p.pkg.Types, p.excludedNames, f)
@@ -76,6 +76,9 @@ func (p *plan) emit() (map[string][]byte, error) {
 			return nil, err
 		}
 		out[f.name] = src
+	}
+	if p.api != nil {
+		out[p.api.out] = p.api.doc
 	}
 	return out, nil
 }
@@ -88,6 +91,7 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	paths := map[string]*types.Package{}
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
+		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
 		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view",
 	} {
 		paths[path] = types.NewPackage(path, name)
@@ -116,6 +120,9 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	n.register(f, paths)
 
 	emitAssertion(f, out)
+	if out.api != nil {
+		emitAPI(f, out.api)
+	}
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
 	}
@@ -257,7 +264,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView:
 		return 1
 	}
 	return 0
