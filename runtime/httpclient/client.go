@@ -326,6 +326,13 @@ type call struct {
 	max       int  // attempts allowed
 	bodySent  bool // req.Body was handed to an attempt (which closes it)
 	closeBody bool // Do: close req.Body if no attempt did
+	// stream (Stream) keeps a 2xx event stream open: its response has
+	// the body unread, and the attempt's context lives on with it, the
+	// timeout bounding only the wait for the response's header.
+	stream bool
+	// handshake (Upgrade) sends each attempt instead of the client's
+	// http.Client.Do, and returns what the upgraded connection became.
+	handshake func(ctx context.Context, hc *http.Client, req *http.Request) (any, *http.Response, error)
 }
 
 func (c *Client) start(ctx context.Context, req *http.Request, cc *callConfig, fromDo bool) *future.Future[*Response] {
@@ -422,7 +429,23 @@ func (cl *call) attempt(ctx context.Context, n int) (req *http.Request, resp *Re
 		defer c.limiter.release(cl.key)
 	}
 	actx := ctx
-	if cl.timeout > 0 {
+	var (
+		release context.CancelCauseFunc // a stream's: ends actx, when the stream is done
+		timer   *time.Timer             // a stream's timeout, stopped at the header
+	)
+	switch {
+	case cl.stream:
+		actx, release = context.WithCancelCause(ctx)
+		defer func() {
+			if resp == nil || resp.stream == nil {
+				release(nil)
+			}
+		}()
+		if cl.timeout > 0 {
+			timer = time.AfterFunc(cl.timeout, func() { release(&timeoutError{cl.timeout}) })
+			defer timer.Stop()
+		}
+	case cl.timeout > 0:
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(ctx, cl.timeout)
 		defer cancel()
@@ -449,9 +472,43 @@ func (cl *call) attempt(ctx context.Context, n int) (req *http.Request, resp *Re
 	}
 
 	start := time.Now()
-	hr, err := c.hc.Do(req)
+	var (
+		hr       *http.Response
+		upgraded any
+	)
+	if cl.handshake != nil {
+		upgraded, hr, err = cl.handshake(actx, c.hc, req)
+		switch {
+		case err == nil:
+			// The connection is the caller's now; actx ends with the
+			// attempt, which no longer matters to it.
+			return req, &Response{
+				StatusCode: hr.StatusCode, Status: hr.Status, Proto: hr.Proto, Header: hr.Header,
+				Method: cl.req.Method, URL: req.URL, Elapsed: time.Since(start), upgraded: upgraded, switched: true,
+			}, time.Since(start), nil
+		case hr != nil && hr.StatusCode != http.StatusSwitchingProtocols && hr.Body != nil:
+			err = nil // refused: the response says why
+		default:
+			hr = nil
+		}
+	} else {
+		hr, err = c.hc.Do(req)
+	}
 	if err != nil {
 		return req, nil, time.Since(start), cl.attemptError(ctx, actx, err)
+	}
+	if cl.stream && hr.StatusCode >= 200 && hr.StatusCode <= 299 && isEventStream(hr.Header.Get("Content-Type")) {
+		elapsed = time.Since(start)
+		if timer != nil && !timer.Stop() {
+			// The timeout ended actx as the header came: the body is
+			// cut already.
+			hr.Body.Close()
+			return req, nil, elapsed, cl.attemptError(ctx, actx, context.DeadlineExceeded)
+		}
+		return req, &Response{
+			StatusCode: hr.StatusCode, Status: hr.Status, Proto: hr.Proto, Header: hr.Header,
+			Method: cl.req.Method, URL: hr.Request.URL, Elapsed: elapsed, stream: hr.Body, release: release,
+		}, elapsed, nil
 	}
 	var data []byte
 	if hr.Body != http.NoBody {

@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,15 @@ type Response struct {
 	Elapsed time.Duration
 	// Attempts is how many attempts the call made: 1 when it was not retried.
 	Attempts int
+
+	// A response of Stream: its body, unread, and what ends the
+	// attempt's context once the stream is done.
+	stream  io.ReadCloser
+	release context.CancelCauseFunc
+	// A response of Upgrade: whether the protocol was switched, and to
+	// what the handshake made of the connection.
+	switched bool
+	upgraded any
 }
 
 // Text returns the body as a string. It assumes UTF-8 (or ASCII), whatever

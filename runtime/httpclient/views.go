@@ -378,15 +378,36 @@ func segmentProblem(s string) error {
 // blocks: the call runs in one goroutine of its own, which ends when the
 // future resolves.
 func Send[T any](ctx context.Context, c *Client, r *Request, opts ...CallOption) *future.Future[T] {
+	req, err := r.build(c, "application/json")
+	if err != nil {
+		return future.Failed[T](err)
+	}
+	cl := c.newCall(req, callOptions(opts), false)
+	return future.Go(ctx, func(ctx context.Context) (T, error) {
+		resp, err := cl.run(ctx)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return decodeResult[T](resp)
+	})
+}
+
+// build makes the HTTP request of r for c, asking for accept ("" for no
+// Accept header): the path resolved under the client's base URL, the
+// client's headers where the request has none of that name, the
+// request's headers and cookies, and its body. It fails with r's
+// *ParamError, or as a call of c fails before sending.
+func (r *Request) build(c *Client, accept string) (*http.Request, error) {
 	if c == nil {
-		return future.Failed[T](fmt.Errorf("httpclient: %s %s: no Client to send it with", r.method, r.pattern))
+		return nil, fmt.Errorf("httpclient: %s %s: no Client to send it with", r.method, r.pattern)
 	}
 	if r.err != nil {
-		return future.Failed[T](r.err)
+		return nil, r.err
 	}
 	path, err := r.escapedPath()
 	if err != nil {
-		return future.Failed[T](err)
+		return nil, err
 	}
 	raw := path
 	if len(r.query) > 0 {
@@ -398,24 +419,18 @@ func Send[T any](ctx context.Context, c *Client, r *Request, opts ...CallOption)
 	}
 	req, err := c.newRequest(r.method, raw, body, nil)
 	if err != nil {
-		return future.Failed[T](err)
+		return nil, err
 	}
-	req.Header["Accept"] = []string{"application/json"}
+	if accept != "" {
+		req.Header["Accept"] = []string{accept}
+	}
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
 	if len(r.cookies) > 0 {
 		req.Header["Cookie"] = []string{strings.Join(r.cookies, "; ")}
 	}
-	cl := c.newCall(req, callOptions(opts), false)
-	return future.Go(ctx, func(ctx context.Context) (T, error) {
-		resp, err := cl.run(ctx)
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		return decodeResult[T](resp)
-	})
+	return req, nil
 }
 
 // decodeResult turns a view's response into its result or its error.
