@@ -130,6 +130,13 @@
 // for a 400 every bad value; StatusOf reads the status of any error
 // response.
 //
+// Stream calls a view that streams server-sent events (a view whose
+// result is iter.Seq2[T, error]) with a request built the same way, and
+// returns an iter.Seq2[T, error] of its events' values, read as they
+// come, in the goroutine that ranges over it; an error event is a
+// *Problem, a broken stream a *StreamError. Upgrade sends a request as a
+// protocol's handshake (runtime/socket's Dial opens WebSockets with it).
+//
 // # For generated code
 //
 // The clients that futuresgen writes use only these names of this package.
@@ -140,7 +147,8 @@
 //   - [Client] and [CallOption], in the generated Client and its methods;
 //   - [Request], [NewRequest] and [Request.JSON]; the places [In], [InPath],
 //     [InQuery], [InHeader] and [InCookie]; [PathParam], [Param],
-//     [OptionalParam] and [ListParam]; and [Send];
+//     [OptionalParam] and [ListParam]; [Send], and [Stream] for the views
+//     that stream events;
 //   - the formatters [FormatString], [FormatInt], [FormatUint],
 //     [FormatFloat], [FormatBool], [FormatTime], [FormatDuration] and
 //     [FormatText];

@@ -183,8 +183,9 @@ func WithBackoff(initial, maxWait time.Duration) Option {
 // at most n+1 bytes; a response whose Content-Length or body is larger fails
 // with an error that matches ErrResponseTooLarge (errors.Is) and is not
 // retried. The limit applies to the decoded body when the transport
-// decompresses it. Default: DefaultMaxResponseBytes (32 MiB); n <= 0 means
-// no limit.
+// decompresses it. For the event streams of Stream, it limits each event,
+// and for the sockets of runtime/socket's Dial each message. Default:
+// DefaultMaxResponseBytes (32 MiB); n <= 0 means no limit.
 func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.maxBytes = n })
 }

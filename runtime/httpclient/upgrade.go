@@ -53,3 +53,8 @@ func Upgrade[T any](ctx context.Context, c *Client, r *Request, handshake func(c
 	}
 	return zero, responseError(resp)
 }
+
+// MaxResponseBytes returns the client's response limit
+// (WithMaxResponseBytes; <= 0 for none), which a client of another
+// protocol, such as runtime/socket's Dial, applies to each message.
+func (c *Client) MaxResponseBytes() int64 { return c.maxBytes }

@@ -40,13 +40,23 @@
 // sockets open already (server.Run), or is shutting down; 400 when the
 // request's values do not bind.
 //
+// # Clients
+//
+// Dial opens a socket from the client's side, over a runtime/httpclient
+// Client: the typed clients that futuresgen writes for //futures:client
+// have a method per socket that returns the client's *Conn[Out, In] of a
+// function's *Conn[In, Out]. The client's Conn has the same Receive and
+// Send, and Close; the server's close code comes back as a *CloseError
+// (4000 plus a status as an *httpclient.Problem of that status).
+//
 // # For generated code
 //
 // The handlers and registration functions that futuresgen writes use only
 // these names of this package, a contract with generated code like
 // runtime/view's: [Spec], with [Spec.Name], [Spec.Pattern],
 // [Spec.MaxMessage], [Spec.Origins], [Spec.Messages] and [Spec.Ping];
-// [Text] and [Binary]; [Conn]; and [Handle].
+// [Text] and [Binary]; [Conn]; and [Handle]. The clients it writes use
+// [Dial], [Conn], and [JSON], [Text] and [Binary].
 package socket
 
 import (
@@ -54,6 +64,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -66,6 +77,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/gofutures/futures/runtime/httpclient"
 	"github.com/gofutures/futures/runtime/internal/runctx"
 	"github.com/gofutures/futures/runtime/internal/streams"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -127,22 +139,50 @@ type Spec struct {
 // code.
 var ErrClosed = errors.New("socket: closed")
 
-// CloseError is the error of Receive and Send after the client closed the
-// socket with a close frame. It matches ErrClosed.
+// CloseError is the error of Receive and Send after the other side closed
+// the socket with a close frame: on a server, the client; on a client
+// (Dial), the server. It matches ErrClosed.
+//
+// On a client, a close code of 4000 plus an HTTP error status (4400 to
+// 4599), which a socket's function closes with when it returns an error
+// with that status (view.Error), unwraps to an *httpclient.Problem of
+// that status whose Detail is the reason: errors.As finds it, and
+// httpclient.StatusOf(err) is the status, as for the problems of the
+// handshake and of views. Like Problem, CloseError has no StatusCode
+// method: a view or socket that returns it answers 500 or closes with
+// 1011, unless it passes the status on.
 type CloseError struct {
-	Code   int    // 1000 normal, 1001 going away (a page closed)…
-	Reason string // the client's text, maybe empty
+	Code   int    // 1000 normal, 1001 going away (a page closed), 4404…
+	Reason string // the other side's text, maybe empty
+
+	by      string              // "client" or "server", for the message
+	problem *httpclient.Problem // a client's, for 4000 + an error status
 }
 
 func (e *CloseError) Error() string {
-	if e.Reason == "" {
-		return fmt.Sprintf("socket: closed by the client with %d", e.Code)
+	by := e.by
+	if by == "" {
+		by = "the other side"
+	} else {
+		by = "the " + by
 	}
-	return fmt.Sprintf("socket: closed by the client with %d %q", e.Code, e.Reason)
+	if e.Reason == "" {
+		return fmt.Sprintf("socket: closed by %s with %d", by, e.Code)
+	}
+	return fmt.Sprintf("socket: closed by %s with %d %q", by, e.Code, e.Reason)
 }
 
 // Is makes errors.Is(err, ErrClosed) true.
 func (e *CloseError) Is(target error) bool { return target == ErrClosed }
+
+// Unwrap returns, on a client, the *httpclient.Problem of a close code
+// 4400 to 4599, and nil otherwise.
+func (e *CloseError) Unwrap() error {
+	if e.problem == nil {
+		return nil
+	}
+	return e.problem
+}
 
 // MessageError is the error of Receive for a message that does not decode
 // into In. The socket stays open: the function decides. Returned from the
@@ -156,17 +196,21 @@ func (e *MessageError) Unwrap() error         { return e.Err }
 func (e *MessageError) StatusCode() int       { return http.StatusBadRequest }
 func (e *MessageError) PublicMessage() string { return "a message was not valid JSON for this socket" }
 
-// Conn is one open socket, as its function sees it: it receives In values
-// and sends Out values. Receive may be called from one goroutine at a
-// time; Send from any number at once, and concurrently with Receive.
+// Conn is one open socket, as its function sees it, or as a client sees
+// it (Dial): it receives In values and sends Out values. Receive may be
+// called from one goroutine at a time; Send from any number at once, and
+// concurrently with Receive and Close.
 type Conn[In, Out any] struct {
-	ws   *websocket.Conn
-	mode Messages
+	ws     *websocket.Conn
+	mode   Messages
+	client bool // opened by Dial
 
 	in       chan received // hands a read message to Receive
-	stop     chan struct{} // closed when the function has returned
+	stop     chan struct{} // closed when the function has returned, or by Close
+	stopOnce sync.Once
 	readDone chan struct{} // closed when the reader has stopped
 	readErr  error         // why it stopped, once readDone is closed
+	closing  atomic.Bool   // Close was called
 	waiting  atomic.Bool   // the reader holds a message nobody receives yet
 	onClosed func()        // cancels the function's context
 	// Send needs no lock of its own: websocket.Conn.Write may be called
@@ -277,11 +321,43 @@ func (c *Conn[In, Out]) Send(ctx context.Context, v Out) error {
 }
 
 func (c *Conn[In, Out]) closedErr() error {
+	if c.closing.Load() {
+		return errClosedByClose
+	}
 	var ce websocket.CloseError
 	if errors.As(c.readErr, &ce) {
-		return &CloseError{Code: int(ce.Code), Reason: ce.Reason}
+		e := &CloseError{Code: int(ce.Code), Reason: ce.Reason, by: "client"}
+		if c.client {
+			e.by = "server"
+			if status := e.Code - 4000; status >= 400 && status <= 599 {
+				e.problem = &httpclient.Problem{Status: status, Title: http.StatusText(status), Detail: ce.Reason}
+			}
+		}
+		return e
 	}
 	return fmt.Errorf("%w: %w", ErrClosed, c.readErr)
+}
+
+// Close closes the socket with 1000 (normal closure), waits for the other
+// side's close frame (at most 5 s, coder/websocket's wait), and returns
+// when the socket's reader has stopped. Receive and Send fail with an
+// error matching ErrClosed afterwards; a later Close does nothing. A
+// client (Dial) must call it when done, unless the server has closed the
+// socket, for the socket's goroutines to end. A socket's function may
+// call it too, to close normally before it returns.
+//
+// It returns nil when the socket is closed, by it or already by the
+// other side, and the error of the closing handshake when the connection
+// broke during it (the socket is closed all the same).
+func (c *Conn[In, Out]) Close() error {
+	c.closing.Store(true)
+	c.stopOnce.Do(func() { close(c.stop) })
+	err := c.ws.Close(websocket.StatusNormalClosure, "")
+	<-c.readDone
+	if errors.Is(err, net.ErrClosed) || websocket.CloseStatus(err) != -1 {
+		return nil // the other side, or an earlier Close, closed it
+	}
+	return err
 }
 
 // readLoop reads the socket for as long as it is open, so that pings,
@@ -290,7 +366,9 @@ func (c *Conn[In, Out]) closedErr() error {
 func (c *Conn[In, Out]) readLoop() {
 	// readDone first: a Receive that sees the context end then finds
 	// the socket closed, and says so.
-	defer c.onClosed()
+	if c.onClosed != nil {
+		defer c.onClosed()
+	}
 	defer close(c.readDone)
 	for {
 		// Never a context that ends: coder/websocket closes the
@@ -316,6 +394,9 @@ func (c *Conn[In, Out]) readLoop() {
 
 // errFunctionReturned is the reader's error when the function has returned.
 var errFunctionReturned = errors.New("the socket's function returned")
+
+// errClosedByClose is the error of Receive and Send after Close.
+var errClosedByClose = fmt.Errorf("%w by Close", ErrClosed)
 
 func (m Messages) String() string {
 	switch m {
@@ -432,7 +513,7 @@ func (h *handler[In, Out]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	err = h.call(run, fctx, c)
-	close(c.stop)
+	c.stopOnce.Do(func() { close(c.stop) })
 	p.stop()
 	code, reason := h.closeCode(fctx, err)
 	if err != nil && errors.Is(err, errPanicked) {
