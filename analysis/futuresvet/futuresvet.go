@@ -45,9 +45,9 @@ stale, missing or orphaned, with the command that brings it up to date.`,
 	FactTypes: []analysis.Fact{new(viewsFact)},
 }
 
-// viewsFact is the //futures:view directives of a package, for the
-// packages whose //futures:client calls its views: their generated
-// clients are made of them, and a client package sees the views
+// viewsFact is the //futures:view and //futures:socket directives of a
+// package, for the packages whose //futures:client calls its views: their
+// generated clients are made of them, and a client package sees the views
 // package's types only, not its comments.
 type viewsFact struct {
 	Sites []gen.ViewSite
@@ -55,7 +55,7 @@ type viewsFact struct {
 
 func (*viewsFact) AFact() {}
 
-func (f *viewsFact) String() string { return fmt.Sprintf("%d view(s)", len(f.Sites)) }
+func (f *viewsFact) String() string { return fmt.Sprintf("%d view(s) and socket(s)", len(f.Sites)) }
 
 var output string
 

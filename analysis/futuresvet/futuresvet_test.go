@@ -49,6 +49,7 @@ func testModule(t *testing.T) string {
 	edit(t, filepath.Join(dir, "staledoc", "doc.go"), "// Hello greets.", "// Hello greets warmly.")
 	// freshclient is generated again from the edited shop; staleclient is not.
 	edit(t, filepath.Join(dir, "shop", "catalog.go"), "//futures:view GET /items/{id}", "//futures:view GET /goods/{id}")
+	edit(t, filepath.Join(dir, "shop", "catalog.go"), "//futures:socket GET /live", "//futures:socket GET /news")
 	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./shop", "./freshclient"}}); err != nil {
 		t.Fatalf("generating again: %v", err)
 	}

@@ -13,35 +13,38 @@ import (
 )
 
 // //futures:client IMPORTPATH, in a package doc comment, asks for a typed
-// client of the views of another package: a Client type with one method
-// per exported view, over runtime/httpclient, in the client package's
-// generated file (emit_client.go).
+// client of the views and sockets of another package: a Client type with
+// one method per exported view or socket, over runtime/httpclient (and
+// runtime/socket for sockets), in the client package's generated file
+// (emit_client.go).
 //
-// The views come from the views package's syntax (its //futures:view
-// lines, read as the find step reads them: ViewSites) and its types
+// The views come from the views package's syntax (its //futures:view and
+// //futures:socket lines, read as the find step reads them: ViewSites)
+// and its types
 // (from export data, or from source when it is a candidate of the run
 // too). Each is checked with checkView, as the views package's own run
-// checks it, but its problems are the views package's: a view that does
-// not check, or that the client cannot call, is left out with a warning
-// at the client directive.
+// checks it (checkSocket for a socket), but its problems are the views
+// package's: a view that does not check, or that the client cannot call,
+// is left out with a warning at the client directive.
 
 // clientNames are the package-level names that //futures:client
 // generates.
 var clientNames = []string{"Client", "NewClient"}
 
-// ViewSite is a //futures:view directive as a client needs it, from the
-// syntax alone: which function it annotates, and its text. The analyzer
-// passes them from the views package to its clients as a fact.
+// ViewSite is a //futures:view or //futures:socket directive as a client
+// needs it, from the syntax alone: which function it annotates, and its
+// text. The analyzer passes them from the views package to its clients as
+// a fact.
 type ViewSite struct {
 	Recv      string // the receiver type's name, "" for a function
 	Func      string
-	Directive string // the //futures:view line, raw
+	Directive string // the //futures:view or //futures:socket line, raw
 	Doc       string // the function's doc comment, without directives
 	Pos       string // file:line:col of the directive, for messages
 }
 
-// ViewSites returns the //futures:view directives of files, in order,
-// skipping generated and test files.
+// ViewSites returns the //futures:view and //futures:socket directives of
+// files, in order, skipping generated and test files.
 func ViewSites(fset *token.FileSet, files []*ast.File) []ViewSite {
 	var out []ViewSite
 	for _, f := range files {
@@ -58,7 +61,7 @@ func ViewSites(fset *token.FileSet, files []*ast.File) []ViewSite {
 				if !strings.HasPrefix(c.Text, directivePrefix) {
 					continue
 				}
-				if dir, err := parseDirective(c.Text); err == nil && dir.kind == "view" {
+				if dir, err := parseDirective(c.Text); err == nil && (dir.kind == "view" || dir.kind == "socket") {
 					out = append(out, ViewSite{
 						Recv: recvTypeName(fn), Func: fn.Name.Name, Directive: c.Text,
 						Doc: fn.Doc.Text(), Pos: positionString(fset.Position(c.Slash)),
@@ -99,7 +102,8 @@ type client struct {
 	methods []*clientMethod
 }
 
-// clientMethod is a Client method: its name and the view it calls.
+// clientMethod is a Client method: its name and the view or socket it
+// calls.
 type clientMethod struct {
 	name string
 	v    *view
@@ -234,13 +238,17 @@ func checkClient(p *plan, c *client, e *errs) bool {
 		if s.Recv != "" {
 			what = s.Recv + "." + s.Func
 		}
+		kind := "view"
+		if strings.HasPrefix(s.Directive, directivePrefix+"socket") {
+			kind = "socket"
+		}
 		v, why := clientView(c.types, s, mux, p.pkg.Fset)
 		if v == nil {
-			e.warn(at, "the client has no method for the view %s of %s (%s): %s", what, c.target, s.Pos, why)
+			e.warn(at, "the client has no method for the %s %s of %s (%s): %s", kind, what, c.target, s.Pos, why)
 			continue
 		}
 		if why := cannotCall(v, p.path); why != "" {
-			e.warn(at, "the client has no method for the view %s of %s (%s): %s", what, c.target, s.Pos, why)
+			e.warn(at, "the client has no method for the %s %s of %s (%s): %s", kind, what, c.target, s.Pos, why)
 			continue
 		}
 		if prev, dup := seen[name]; dup {
@@ -254,9 +262,9 @@ func checkClient(p *plan, c *client, e *errs) bool {
 	return ok
 }
 
-// clientView checks the view of site s against the views package's
-// types, as checkView checks it for the views package itself; the
-// problems are kept to say why the view is left out.
+// clientView checks the view or socket of site s against the views
+// package's types, as checkView or checkSocket checks it for the views
+// package itself; the problems are kept to say why it is left out.
 func clientView(pkg *types.Package, s ViewSite, mux *patternSet, fset *token.FileSet) (*view, string) {
 	dir, serr := parseDirective(s.Directive)
 	if serr != nil {
@@ -287,9 +295,14 @@ func clientView(pkg *types.Package, s ViewSite, mux *patternSet, fset *token.Fil
 	if s.Recv != "" {
 		fn.Recv = &ast.FieldList{Opening: obj.Pos(), List: []*ast.Field{{Type: ast.NewIdent(s.Recv)}}}
 	}
-	d := &decl{kind: "view", fn: fn, line: &ast.Comment{Slash: obj.Pos(), Text: s.Directive}, dir: dir, obj: obj}
+	d := &decl{kind: dir.kind, fn: fn, line: &ast.Comment{Slash: obj.Pos(), Text: s.Directive}, dir: dir, obj: obj}
 	sink := &errs{fset: fset}
-	v := checkView(pkg, d, sink, mux)
+	var v *view
+	if dir.kind == "socket" {
+		v = checkSocket(pkg, d, sink, mux)
+	} else {
+		v = checkView(pkg, d, sink, mux)
+	}
 	if v == nil {
 		why := "it does not check (futuresgen reports why when it runs on its package)"
 		if len(sink.list) > 0 {
@@ -307,9 +320,7 @@ func cannotCall(v *view, from string) string {
 		return "it takes the *http.Request itself, so the client cannot know what it reads: call it with runtime/httpclient"
 	case !strings.HasPrefix(v.pattern, "/"):
 		return fmt.Sprintf("its pattern %q names a host, which the client's base URL decides", v.pattern)
-	case v.isStream():
-		return "it streams server-sent events, for which clients have no methods yet"
-	case v.result != resultValue && v.result != resultError && v.result != resultFuture:
+	case v.result != resultValue && v.result != resultError && v.result != resultFuture && !v.isStream():
 		return "the client does not know how to receive its result"
 	}
 	if v.reqType != nil {
@@ -317,8 +328,20 @@ func cannotCall(v *view, from string) string {
 			return fmt.Sprintf("its request type %s", what)
 		}
 	}
-	if v.value != nil {
+	if v.socket != nil {
+		for _, m := range []struct {
+			what string
+			t    types.Type
+		}{{"In", v.socket.in}, {"Out", v.socket.out}} {
+			if what := unnameable(m.t, from); what != "" {
+				return fmt.Sprintf("its message type %s %s", m.what, what)
+			}
+		}
+	} else if v.value != nil {
 		if what := unnameable(v.value, from); what != "" {
+			if v.isStream() {
+				return fmt.Sprintf("its events' type %s", what)
+			}
 			return fmt.Sprintf("its result type %s", what)
 		}
 	}

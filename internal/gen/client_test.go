@@ -34,6 +34,9 @@ const clientViews = `package v
 
 import (
 	"context"
+	"iter"
+
+	"github.com/gofutures/futures/runtime/socket"
 
 	"example.com/c/v/internal/db"
 )
@@ -83,6 +86,20 @@ func unexported() (Item, error) { return Item{}, nil }
 
 //futures:view GET /fine
 func Fine(ctx context.Context) (Item, error) { return Item{}, nil }
+
+type note struct{ Text string }
+
+//futures:socket GET /notes
+func Notes(ctx context.Context, conn *socket.Conn[Item, note]) error { return nil }
+
+//futures:view GET /rows
+func Rows(ctx context.Context) iter.Seq2[db.Row, error] { return nil }
+
+//futures:socket GET /fine-socket
+func FineSocket(ctx context.Context, conn *socket.Conn[Item, Item]) error { return nil }
+
+//futures:view GET /fine-stream
+func FineStream(ctx context.Context) iter.Seq2[Item, error] { return nil }
 `
 
 // clientViews2 has two views whose client methods would have one name.
@@ -135,14 +152,16 @@ func TestClientErrors(t *testing.T) {
 			"the client methods of the views Shop.List (v2/v2.go:7:1) and Shop_List (v2/v2.go:10:1) would both be named Shop_List",
 		}},
 		{pkg: "warn", warnings: []string{
-			"warn/c.go:1:11: warning: the client has no method for the view Hidden of example.com/c/v (v/v.go:15:1): its request type is or mentions v.hidden, which is not exported",
-			"the view Row of example.com/c/v (v/v.go:18:1): its result type is or mentions db.Row, of example.com/c/v/internal/db, which is internal to another tree",
-			"the view ByCode of example.com/c/v (v/v.go:26:1): its query value c is of type v.Code, which has UnmarshalText but no MarshalText",
-			`the view OnHost of example.com/c/v (v/v.go:46:1): its pattern "example.com/host" names a host`,
-			"the view ByTags of example.com/c/v (v/v.go:39:1): its query value t is of type v.Tags, which cannot be compared with its zero value",
+			"warn/c.go:1:11: warning: the client has no method for the view Hidden of example.com/c/v (v/v.go:18:1): its request type is or mentions v.hidden, which is not exported",
+			"the view Row of example.com/c/v (v/v.go:21:1): its result type is or mentions db.Row, of example.com/c/v/internal/db, which is internal to another tree",
+			"the view ByCode of example.com/c/v (v/v.go:29:1): its query value c is of type v.Code, which has UnmarshalText but no MarshalText",
+			`the view OnHost of example.com/c/v (v/v.go:49:1): its pattern "example.com/host" names a host`,
+			"the view ByTags of example.com/c/v (v/v.go:42:1): its query value t is of type v.Tags, which cannot be compared with its zero value",
+			"the socket Notes of example.com/c/v (v/v.go:60:1): its message type Out is or mentions v.note, which is not exported",
+			"the view Rows of example.com/c/v (v/v.go:63:1): its events' type is or mentions db.Row, of example.com/c/v/internal/db, which is internal to another tree",
 		}},
 		{pkg: "w/internal/ok"},
-		{pkg: "v/internal/client", warnings: []string{"Hidden", "ByCode", "ByTags", "OnHost"}}, // db.Row is importable from inside v
+		{pkg: "v/internal/client", warnings: []string{"Hidden", "ByCode", "ByTags", "OnHost", "Notes"}}, // db.Row is importable from inside v
 	} {
 		t.Run(c.pkg, func(t *testing.T) {
 			res, err := gen.Run(context.Background(), gen.Config{Dir: mod, Patterns: []string{"./" + c.pkg}, Env: append(goEnv(), "GOPROXY=off")})
@@ -189,12 +208,13 @@ func TestClientErrors(t *testing.T) {
 
 // TestClientLifecycle: a client is a generated file like the others, made
 // of the views package's directives: generated when only the client
-// package is named, regenerated (the cache on) when a view's directive
-// changes though no type does, reported stale by --check until then, and
-// removed with its directive.
+// package is named, regenerated (the cache on) when a view's or a
+// socket's directive changes though no type does, reported stale by
+// --check until then, and removed with its directive.
 func TestClientLifecycle(t *testing.T) {
 	mod := clientModule(t, map[string]string{
 		"v/v.go": "package v\n\n// Get gets.\n//\n//futures:view GET /items/{id}\nfunc Get(req struct {\n\tID int `path:\"id\"`\n}) (string, error) {\n\treturn \"\", nil\n}\n",
+		"v/live.go": "package v\n\nimport (\n\t\"context\"\n\n\t\"github.com/gofutures/futures/runtime/socket\"\n)\n\n//futures:socket GET /live\nfunc Live(ctx context.Context, conn *socket.Conn[string, string]) error { return nil }\n",
 		"c/c.go": "// Package c calls v.\n//\n//futures:client example.com/c/v\npackage c\n",
 	})
 	cache := t.TempDir()
@@ -247,6 +267,20 @@ func TestClientLifecycle(t *testing.T) {
 	}
 	if _, err := run(true, "./..."); err != nil {
 		t.Fatalf("check: %v", err)
+	}
+	// A socket's directive: its messages become text, no type changes.
+	live := filepath.Join(mod, "v", "live.go")
+	src, _ = os.ReadFile(live)
+	os.WriteFile(live, []byte(strings.Replace(string(src), "GET /live", "GET /live messages=text", 1)), 0o644)
+	res, err = run(true, "./c")
+	if !errors.Is(err, gen.ErrStale) || len(res.Changes) != 1 || !strings.Contains(res.Changes[0].Diff, "socket.Text") {
+		t.Fatalf("check after the socket's messages changed: %v, %+v; want the client stale", err, res)
+	}
+	if _, err := run(false, "./..."); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(read(), `socket.Dial[string, string](ctx, c.hc, r, socket.Text, opts...)`) {
+		t.Fatalf("client after the socket changed:\n%s", read())
 	}
 
 	// Without its directive, the client's file goes.

@@ -61,9 +61,9 @@ var contract = map[string]map[string]bool{
 		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
 	pathSocket: setOf(`Spec Spec.Name Spec.Pattern Spec.MaxMessage Spec.Origins Spec.Messages Spec.Ping
-		Text Binary Conn Handle`),
+		Text Binary Conn Handle JSON Dial`),
 	pathHTTPClient: setOf(versionAssertion + `
-		Client CallOption Request NewRequest Request.JSON Send
+		Client CallOption Request NewRequest Request.JSON Send Stream
 		In InPath InQuery InHeader InCookie PathParam Param OptionalParam ListParam
 		FormatString FormatInt FormatUint FormatFloat FormatBool FormatTime FormatDuration FormatText`),
 }

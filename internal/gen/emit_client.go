@@ -13,7 +13,21 @@ import (
 // inverses of the binders that the view's handler calls) and sends it.
 func emitClient(f *jen.File, n *names, c *client) {
 	client, newClient := clientNames[0], clientNames[1]
-	docComment(f, "%s calls the views of %s over HTTP, one method per view: each sends the view's request, encoded as the view's handler binds it, and returns the future of the view's result, or of its error (an *httpclient.Problem for the problems the view answers). Make one with %s; it is safe for concurrent use.", client, c.target, newClient)
+	var streams, sockets bool
+	for _, m := range c.methods {
+		streams = streams || m.v.isStream()
+		sockets = sockets || m.v.socket != nil
+	}
+	others := ""
+	switch {
+	case streams && sockets:
+		others = "; a view that streams server-sent events returns the sequence of their values, and a socket the client's end of it"
+	case streams:
+		others = "; a view that streams server-sent events returns the sequence of their values"
+	case sockets:
+		others = "; a socket returns the client's end of it"
+	}
+	docComment(f, "%s calls the views of %s over HTTP, one method per view: each sends the view's request, encoded as the view's handler binds it, and returns the future of the view's result, or of its error (an *httpclient.Problem for the problems the view answers)%s. Make one with %s; it is safe for concurrent use.", client, c.target, others, newClient)
 	f.Type().Id(client).Struct(jen.Id("hc").Op("*").Add(rt(pathHTTPClient, "Client")))
 	f.Line()
 
@@ -33,14 +47,25 @@ func emitClient(f *jen.File, n *names, c *client) {
 // emitClientMethod writes the Client method that calls one view.
 func emitClientMethod(f *jen.File, n *names, c *client, m *clientMethod) {
 	v := m.v
-	docComment(f, "%s sends %s %s to the view %s of %s and returns the future of its result.", m.name, v.method, v.pattern, v.display(), c.target)
+	switch {
+	case v.socket != nil:
+		docComment(f, "%s opens the socket %s %s of %s, the function %s, and returns the client's end of it, or the *httpclient.Problem of the server's refusal (socket.Dial): close it when done. The server's close code comes back from Receive as a *socket.CloseError.", m.name, v.method, v.pattern, c.target, v.display())
+	case v.isStream():
+		docComment(f, "%s sends %s %s to the view %s of %s, which streams server-sent events, and returns the sequence of their values (httpclient.Stream): the request is sent when the sequence is ranged over, and an error, always the last pair, is the view's refusal or error event (an *httpclient.Problem) or a broken stream (an *httpclient.StreamError).", m.name, v.method, v.pattern, v.display(), c.target)
+	default:
+		docComment(f, "%s sends %s %s to the view %s of %s and returns the future of its result.", m.name, v.method, v.pattern, v.display(), c.target)
+	}
 	if len(v.errors) > 0 {
 		var statuses []string
 		for _, st := range v.errors {
 			statuses = append(statuses, strconv.Itoa(st))
 		}
 		f.Comment("//")
-		docComment(f, "The view declares the error statuses %s (errors=): they fail the future with an *httpclient.Problem of that status.", strings.Join(statuses, ", "))
+		fails := "fail the future"
+		if v.isStream() {
+			fails = "end the sequence"
+		}
+		docComment(f, "The view declares the error statuses %s (errors=): they %s with an *httpclient.Problem of that status.", strings.Join(statuses, ", "), fails)
 	}
 	if doc := strings.TrimSpace(m.doc); doc != "" {
 		f.Comment("//")
@@ -71,11 +96,29 @@ func emitClientMethod(f *jen.File, n *names, c *client, m *clientMethod) {
 	for _, b := range v.fields {
 		body = append(body, b.encodeCode(r, req))
 	}
-	body = append(body, jen.Return(rt(pathHTTPClient, "Send").Types(result).Call(
-		jen.Id(ctx), jen.Id(recv).Dot("hc"), jen.Id(r), jen.Id(opts).Op("..."))))
+	args := []jen.Code{jen.Id(ctx), jen.Id(recv).Dot("hc"), jen.Id(r)}
+	var results jen.Code
+	switch {
+	case v.socket != nil:
+		// The client's end receives what the function sends, and sends
+		// what it receives.
+		in, out := typeCode(v.socket.out), typeCode(v.socket.in)
+		mode := map[string]string{"": "JSON", "json": "JSON", "text": "Text", "binary": "Binary"}[v.socket.messages]
+		args = append(args, rt(pathSocket, mode), jen.Id(opts).Op("..."))
+		body = append(body, jen.Return(rt(pathSocket, "Dial").Types(in, out).Call(args...)))
+		results = jen.Params(jen.Op("*").Add(rt(pathSocket, "Conn")).Types(in, out), jen.Error())
+	case v.isStream():
+		args = append(args, jen.Id(opts).Op("..."))
+		body = append(body, jen.Return(rt(pathHTTPClient, "Stream").Types(result).Call(args...)))
+		results = jen.Qual(pathIter, "Seq2").Types(result, jen.Error())
+	default:
+		args = append(args, jen.Id(opts).Op("..."))
+		body = append(body, jen.Return(rt(pathHTTPClient, "Send").Types(result).Call(args...)))
+		results = jen.Op("*").Add(rt(pathFuture, "Future")).Types(result)
+	}
 
 	f.Func().Params(jen.Id(recv).Op("*").Id(clientNames[0])).Id(m.name).Params(params...).
-		Op("*").Add(rt(pathFuture, "Future")).Types(result).Block(body...)
+		Add(results).Block(body...)
 	f.Line()
 }
 
