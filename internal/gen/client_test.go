@@ -213,9 +213,9 @@ func TestClientErrors(t *testing.T) {
 // --check until then, and removed with its directive.
 func TestClientLifecycle(t *testing.T) {
 	mod := clientModule(t, map[string]string{
-		"v/v.go": "package v\n\n// Get gets.\n//\n//futures:view GET /items/{id}\nfunc Get(req struct {\n\tID int `path:\"id\"`\n}) (string, error) {\n\treturn \"\", nil\n}\n",
+		"v/v.go":    "package v\n\n// Get gets.\n//\n//futures:view GET /items/{id}\nfunc Get(req struct {\n\tID int `path:\"id\"`\n}) (string, error) {\n\treturn \"\", nil\n}\n",
 		"v/live.go": "package v\n\nimport (\n\t\"context\"\n\n\t\"github.com/gofutures/futures/runtime/socket\"\n)\n\n//futures:socket GET /live\nfunc Live(ctx context.Context, conn *socket.Conn[string, string]) error { return nil }\n",
-		"c/c.go": "// Package c calls v.\n//\n//futures:client example.com/c/v\npackage c\n",
+		"c/c.go":    "// Package c calls v.\n//\n//futures:client example.com/c/v\npackage c\n",
 	})
 	cache := t.TempDir()
 	run := func(check bool, patterns ...string) (*gen.Result, error) {
