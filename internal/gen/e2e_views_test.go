@@ -32,9 +32,14 @@ func TestEndToEndViews(t *testing.T) {
 // error path (the problems 400, 403, 404, 409, 413, 422, 500, 503 with
 // its retries, 504; values that cannot be sent, refused before sending),
 // future and template views, headers from the client, the call and the
-// request, a base URL with a path, and a round trip of random values of
-// every kind through every place a view binds from: each comes back as it
-// was sent, or is refused before sending when HTTP cannot carry it. With
+// request, a base URL with a path, a view that streams server-sent events
+// (events in order, refusals and error events as problems, resuming after
+// Last-Event-ID, the end of the loop or of the context cancelling the
+// view's), sockets (messages both ways, JSON and text, close codes as
+// errors, refusals before the upgrade as problems), and a round trip of
+// random values of every kind through every place a view binds from: each
+// comes back as it was sent, or is refused before sending when HTTP cannot
+// carry it. With
 // $CLIENTCHECK_RECORD set, clientcheck writes every exchange to that file,
 // for the contract test (contracttest/).
 func TestEndToEndClient(t *testing.T) {

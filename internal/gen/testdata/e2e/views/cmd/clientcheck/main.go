@@ -90,6 +90,8 @@ func main() {
 	checkNotSent(ctx, c)
 	checkHeaders(ctx, base)
 	checkPrefix(ctx, base)
+	checkStreams(ctx, c)
+	checkSockets(ctx, base)
 	checkRoundTrip(ctx, c)
 
 	hc.CloseIdleConnections()
@@ -501,17 +503,55 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	x := exchange{req.Method, req.URL.String(), req.Header, body, resp.StatusCode, resp.Header, nil}
+	switch {
+	case resp.StatusCode == http.StatusSwitchingProtocols:
+		// A socket: the body is the connection.
+		rec.write(x)
+		return resp, nil
+	case strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream"):
+		// An event stream: recorded as far as the client read it, when
+		// it closes the body.
+		resp.Body = &streamRecord{ReadCloser: resp.Body, rec: rec, x: x}
+		return resp, nil
+	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if err != nil {
 		return resp, nil
 	}
-	line, _ := json.Marshal(exchange{req.Method, req.URL.String(), req.Header, body, resp.StatusCode, resp.Header, data})
+	x.ResponseBody = data
+	rec.write(x)
+	return resp, nil
+}
+
+func (rec *recorder) write(x exchange) {
+	line, _ := json.Marshal(x)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	rec.out.Write(append(line, '\n'))
-	return resp, nil
+}
+
+// streamRecord passes an event stream through and records the exchange,
+// with the events read, when it is closed.
+type streamRecord struct {
+	io.ReadCloser
+	rec  *recorder
+	x    exchange
+	once sync.Once
+}
+
+func (s *streamRecord) Read(p []byte) (int, error) {
+	n, err := s.ReadCloser.Read(p)
+	s.x.ResponseBody = append(s.x.ResponseBody, p[:n]...)
+	return n, err
+}
+
+func (s *streamRecord) Close() error {
+	err := s.ReadCloser.Close()
+	s.once.Do(func() { s.rec.write(s.x) })
+	return err
 }
 
 var recordFile struct {
