@@ -252,8 +252,10 @@ type Hooks struct {
 	BeforeRequest func(req *http.Request, a Attempt)
 	// AfterResponse is called after each attempt with its response, or with
 	// a nil response and the error when the attempt failed. resp.Body has
-	// been read in full; the hook must not modify resp. a.Retrying says
-	// whether another attempt follows, after a.Wait.
+	// been read in full, but for the event stream of a Stream (which is
+	// read afterwards: resp.Body is empty) and a 101 of an Upgrade; the
+	// hook must not modify resp. a.Retrying says whether another attempt
+	// follows, after a.Wait.
 	AfterResponse func(req *http.Request, resp *Response, err error, a Attempt)
 }
 
