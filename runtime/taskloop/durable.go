@@ -1,9 +1,16 @@
 package taskloop
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofutures/futures/runtime/future"
@@ -15,6 +22,10 @@ import (
 // resolves when it has run, with a zero JobID.
 type Receipt struct {
 	JobID int64
+	// Duplicate says that the task was a duplicate (Spec.Unique) of one
+	// already stored or running, and was not stored or run itself: JobID
+	// then names the existing job (zero on the in-process loop).
+	Duplicate bool
 }
 
 // Backend runs durable tasks outside this process's loop, on storage that
@@ -69,7 +80,14 @@ func IgnoresTx(ctx context.Context) bool { return afterResponse(ctx) }
 func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
 	l := From(ctx)
 	if l == nil || l.opts.Backend == nil {
-		return Submit(ctx, l, spec, runReceipt(fn))
+		t, f, dup, err := newDurableTask(l, spec, args, fn)
+		switch {
+		case err != nil:
+			return future.Failed[Receipt](err)
+		case dup:
+			return future.Resolved(Receipt{Duplicate: true})
+		}
+		return submitTask(ctx, l, t, f)
 	}
 	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
 	if err != nil {
@@ -102,7 +120,14 @@ func LaterDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 	}
 	l := From(ctx)
 	if l == nil || l.opts.Backend == nil {
-		return Later(ctx, spec, runReceipt(fn))
+		t, f, dup, err := newDurableTask(l, spec, args, fn)
+		switch {
+		case err != nil:
+			return future.Failed[Receipt](err)
+		case dup:
+			return future.Resolved(Receipt{Duplicate: true})
+		}
+		return laterTask(ctx, scopeFrom(ctx), l, t, f)
 	}
 	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
 	if err != nil {
@@ -115,6 +140,29 @@ func runReceipt(fn func(context.Context) error) func(context.Context) (Receipt, 
 	return func(ctx context.Context) (Receipt, error) { return Receipt{}, fn(ctx) }
 }
 
+// newDurableTask makes the task that runs a durable task on l (nil: in
+// the caller) when there is no backend. With Spec.Unique on a loop, it
+// claims the task's key first, and reports dup for a duplicate, which
+// does not run: as with a backend, its future resolves at once.
+func newDurableTask[A any](l *Loop, spec Spec, args A, fn func(context.Context) error) (*task, *future.Future[Receipt], bool, error) {
+	if l == nil || spec.Unique == nil {
+		t, f := newTask(l, spec, runReceipt(fn))
+		return t, f, false, nil
+	}
+	key, err := uniqueKey(spec, args, time.Now())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	t, f := newTask(l, spec, runReceipt(fn))
+	l.unique.mu.Lock()
+	defer l.unique.mu.Unlock()
+	if l.claimLocked(key, t, f) != nil {
+		l.opts.Logger.Debug("duplicate task not run", "task", spec.Name)
+		return nil, nil, true, nil
+	}
+	return t, f, false, nil
+}
+
 func enqueueFunc[A any](b Backend, spec Spec, args A) (func(context.Context) (Receipt, error), error) {
 	data, err := json.Marshal(args)
 	if err != nil {
@@ -123,15 +171,101 @@ func enqueueFunc[A any](b Backend, spec Spec, args A) (func(context.Context) (Re
 	return func(ctx context.Context) (Receipt, error) { return b.Enqueue(ctx, spec, data) }, nil
 }
 
-// DecodeArgs decodes a durable task's JSON arguments into dst, for the
-// RunJSON functions that generated code writes. Arguments that do not
-// decode will not decode on a retry either: the error is Permanent.
-func DecodeArgs(data []byte, dst any) error {
+// ErrArgs is wrapped by the error of a durable job whose arguments do not
+// match the task's parameters: a key that no parameter has, or a
+// parameter's key missing. Such a job was stored by code whose task had
+// other parameters (one renamed, removed or added since); it fails
+// without running the task, and is not retried, since it never would
+// match. futuresgen's lock file (futures.lock.json) refuses such changes
+// at generate time.
+var ErrArgs = errors.New("the job's arguments do not match the task's parameters")
+
+// DecodeArgs decodes a durable task's JSON arguments into dst, a pointer
+// to the struct that generated code declares for them, whose fields' JSON
+// names are the parameters' names. Every key of the object must be a
+// field's name, exactly, and every field's name a key, except the fields
+// named in optional (parameters added after jobs were stored, which take
+// their zero value when absent); structs inside the arguments may lack
+// fields but have none unknown. Anything else fails with an error that
+// wraps ErrArgs or the decoding error. The error is Permanent: arguments
+// that do not decode will not decode on a retry either.
+func DecodeArgs(data []byte, dst any, optional ...string) error {
 	if len(data) == 0 {
-		return nil
+		data = []byte("{}")
 	}
-	if err := json.Unmarshal(data, dst); err != nil {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil || keys == nil {
+		if err == nil {
+			err = errors.New("null")
+		}
+		return Permanent(fmt.Errorf("decoding task arguments: want a JSON object: %w", err))
+	}
+	fields := argFields(dst)
+	var missing, unknown []string
+	for _, f := range fields {
+		if _, ok := keys[f]; !ok && !slices.Contains(optional, f) {
+			missing = append(missing, f)
+		}
+	}
+	for k := range keys {
+		if !slices.Contains(fields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(missing)+len(unknown) > 0 {
+		slices.Sort(unknown)
+		var parts []string
+		if len(missing) > 0 {
+			parts = append(parts, "missing "+strings.Join(quoteAll(missing), ", "))
+		}
+		if len(unknown) > 0 {
+			parts = append(parts, "unknown "+strings.Join(quoteAll(unknown), ", "))
+		}
+		return Permanent(fmt.Errorf("decoding task arguments: %w: %s (were the task's parameters renamed, removed or added since the job was stored?)",
+			ErrArgs, strings.Join(parts, "; ")))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
 		return Permanent(fmt.Errorf("decoding task arguments: %w", err))
 	}
 	return nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
+// argFieldCache maps the struct types of arguments to their fields' JSON
+// names.
+var argFieldCache sync.Map
+
+// argFields returns the JSON names of the fields of the struct that dst
+// points to, in order; generated argument structs tag every field.
+func argFields(dst any) []string {
+	t := reflect.TypeOf(dst)
+	if cached, ok := argFieldCache.Load(t); ok {
+		return cached.([]string)
+	}
+	var names []string
+	if t != nil && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		st := t.Elem()
+		for i := range st.NumField() {
+			f := st.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-" || !f.IsExported():
+				continue
+			case name == "":
+				name = f.Name
+			}
+			names = append(names, name)
+		}
+	}
+	argFieldCache.Store(t, names)
+	return names
 }

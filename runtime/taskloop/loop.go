@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,7 +166,10 @@ type Loop struct {
 	defs           map[string]*Definition
 	warnNotDurable sync.Once
 	unstarted      []*Definition   // periodic definitions registered before Start
+	limits         map[string]*limiter // by task name, for tasks with Spec.Limit
 	baseCtx        context.Context // Start's context without its cancellation
+
+	unique uniqueSet // tasks with Spec.Unique
 
 	stats      counters
 	unfinished atomic.Int64 // tasks failed by the hard stop
@@ -390,8 +394,9 @@ func (l *Loop) stopHard() {
 	for t := range l.inline {
 		inline = append(inline, t)
 	}
+	limited := l.takeLimitedLocked()
 	l.mu.Unlock()
-	for _, t := range timers {
+	for _, t := range slices.Concat(timers, limited) {
 		l.leaveBacklog()
 		l.stopTask(t)
 	}

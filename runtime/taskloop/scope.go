@@ -117,6 +117,12 @@ func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 	}
 	l := From(ctx)
 	t, f := newTask(l, spec, fn)
+	return laterTask(ctx, s, l, t, f)
+}
+
+// laterTask is Later for a task made already: t, of future f, bound for
+// l, in scope s.
+func laterTask[T any](ctx context.Context, s *Scope, l *Loop, t *task, f *future.Future[T]) *future.Future[T] {
 	if l != nil && !l.waitRoomForLater(ctx, t) {
 		return f
 	}
