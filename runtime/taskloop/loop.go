@@ -165,9 +165,9 @@ type Loop struct {
 	shutdownDone   chan struct{}
 	defs           map[string]*Definition
 	warnNotDurable sync.Once
-	unstarted      []*Definition   // periodic definitions registered before Start
+	unstarted      []*Definition       // periodic definitions registered before Start
 	limits         map[string]*limiter // by task name, for tasks with Spec.Limit
-	baseCtx        context.Context // Start's context without its cancellation
+	baseCtx        context.Context     // Start's context without its cancellation
 
 	unique uniqueSet // tasks with Spec.Unique
 
