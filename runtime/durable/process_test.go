@@ -242,7 +242,7 @@ func deref(s *string) string {
 // doneTable creates the table where workers record their runs.
 func doneTable(db *pgtest.DB) string {
 	table := db.Table("done")
-	db.Exec("CREATE TABLE " + table + " (n bigint NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT now())")
+	db.Exec("CREATE TABLE " + table + " (id bigserial, n bigint NOT NULL, worker text NOT NULL, running int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())")
 	return table
 }
 

@@ -404,3 +404,18 @@ func TestDecodeArgs(t *testing.T) {
 		t.Errorf("no arguments: %v", err)
 	}
 }
+
+// TestDecodeArgsOmittable: a field that encoding/json may leave out
+// (omitempty) may be absent.
+func TestDecodeArgsOmittable(t *testing.T) {
+	var a struct {
+		N     int64 `json:"n"`
+		Crash bool  `json:"crash,omitempty"`
+	}
+	if err := taskloop.DecodeArgs([]byte(`{"n":1}`), &a); err != nil || a.N != 1 {
+		t.Errorf("DecodeArgs = %v, %+v", err, a)
+	}
+	if err := taskloop.DecodeArgs([]byte(`{"crash":true}`), &a); !errors.Is(err, taskloop.ErrArgs) {
+		t.Errorf("without n: %v; want ErrArgs", err)
+	}
+}

@@ -185,7 +185,8 @@ var ErrArgs = errors.New("the job's arguments do not match the task's parameters
 // names are the parameters' names. Every key of the object must be a
 // field's name, exactly, and every field's name a key, except the fields
 // named in optional (parameters added after jobs were stored, which take
-// their zero value when absent); structs inside the arguments may lack
+// their zero value when absent) and those tagged omitempty or omitzero;
+// structs inside the arguments may lack
 // fields but have none unknown. Anything else fails with an error that
 // wraps ErrArgs or the decoding error. The error is Permanent: arguments
 // that do not decode will not decode on a retry either.
@@ -203,12 +204,12 @@ func DecodeArgs(data []byte, dst any, optional ...string) error {
 	fields := argFields(dst)
 	var missing, unknown []string
 	for _, f := range fields {
-		if _, ok := keys[f]; !ok && !slices.Contains(optional, f) {
-			missing = append(missing, f)
+		if _, ok := keys[f.name]; !ok && !f.omittable && !slices.Contains(optional, f.name) {
+			missing = append(missing, f.name)
 		}
 	}
 	for k := range keys {
-		if !slices.Contains(fields, k) {
+		if !slices.ContainsFunc(fields, func(f argField) bool { return f.name == k }) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -240,32 +241,44 @@ func quoteAll(s []string) []string {
 	return out
 }
 
-// argFieldCache maps the struct types of arguments to their fields' JSON
-// names.
+// argFieldCache maps the struct types of arguments to their fields.
 var argFieldCache sync.Map
 
-// argFields returns the JSON names of the fields of the struct that dst
-// points to, in order; generated argument structs tag every field.
-func argFields(dst any) []string {
+// argField is a field of an arguments struct: its JSON name, and whether
+// encoding/json may leave it out (omitempty, omitzero), which makes it
+// optional.
+type argField struct {
+	name      string
+	omittable bool
+}
+
+// argFields returns the fields of the struct that dst points to, in
+// order; generated argument structs tag every field with its parameter's
+// name.
+func argFields(dst any) []argField {
 	t := reflect.TypeOf(dst)
 	if cached, ok := argFieldCache.Load(t); ok {
-		return cached.([]string)
+		return cached.([]argField)
 	}
-	var names []string
+	var fields []argField
 	if t != nil && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
 		st := t.Elem()
 		for i := range st.NumField() {
 			f := st.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 			switch {
-			case name == "-" || !f.IsExported():
+			case name == "-" && opts == "" || !f.IsExported():
 				continue
 			case name == "":
 				name = f.Name
 			}
-			names = append(names, name)
+			omit := false
+			for o := range strings.SplitSeq(opts, ",") {
+				omit = omit || o == "omitempty" || o == "omitzero"
+			}
+			fields = append(fields, argField{name, omit})
 		}
 	}
-	argFieldCache.Store(t, names)
-	return names
+	argFieldCache.Store(t, fields)
+	return fields
 }
