@@ -244,7 +244,7 @@ func TestQueues(t *testing.T) {
 	// One mail job and the other queue's job run; the mail queue's other
 	// two wait for its one worker.
 	eventually(t, func() bool { return running.Load() == 2 }, "a job of each queue to run")
-	if n := db.Int("SELECT count(*) FROM "+db.Table("river_job")+" WHERE queue = 'mail' AND state = 'available'"); n != 2 {
+	if n := db.Int("SELECT count(*) FROM " + db.Table("river_job") + " WHERE queue = 'mail' AND state = 'available'"); n != 2 {
 		t.Errorf("%d mail jobs available while one runs; want 2", n)
 	}
 	close(release)
@@ -298,4 +298,3 @@ func TestArgsRenamed(t *testing.T) {
 		t.Errorf("the job's error does not say what is wrong: %s", e)
 	}
 }
-
