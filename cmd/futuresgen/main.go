@@ -106,6 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	output := flags.StringP("output", "o", gen.DefaultOutput, "generated file name")
 	check := flags.Bool("check", false, "write nothing; exit 1 and print a diff if any generated file is stale, missing or orphaned")
 	tags := flags.String("tags", "", "comma-separated build tags")
+	accept := flags.StringSlice("accept-breaking", nil, "names of durable tasks whose arguments may change in a way that breaks jobs already queued: their entries in "+gen.LockFile+" are rewritten (comma-separated, or the flag repeated)")
 	verbose := flags.BoolP("verbose", "v", false, "print a line per package with what was done and how long it took")
 	version := flags.Bool("version", false, "print the version and exit")
 	usageOut := stderr
@@ -139,9 +140,10 @@ flags:
 		return exitOK
 	}
 	cfg := gen.Config{
-		Patterns: flags.Args(),
-		Output:   *output,
-		Check:    *check,
+		Patterns:       flags.Args(),
+		Output:         *output,
+		Check:          *check,
+		AcceptBreaking: *accept,
 	}
 	if *tags != "" {
 		cfg.Tags = strings.Split(*tags, ",")

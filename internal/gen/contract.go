@@ -28,6 +28,7 @@ const (
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
+	pathCron     = "github.com/gofutures/futures/runtime/cron"
 )
 
 // versionAssertion is the constant, declared by taskloop and by view, that
@@ -43,8 +44,10 @@ var contract = map[string]map[string]bool{
 	pathFuture: setOf("Future Future.Await"),
 	pathTaskloop: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Retries Spec.Backoff Spec.Timeout Spec.Delay Spec.Every Spec.Queue Spec.Durable
-		Async Later AsyncDurable LaterDurable DecodeArgs Receipt
+		Spec.Cron Spec.Unique Spec.Priority Spec.Limit Unique Unique.ByArgs Unique.ByQueue Unique.Period Unique.States
+		Async Later AsyncDurable LaterDurable AsyncUnique LaterUnique DecodeArgs Receipt
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
+	pathCron: setOf("Expr"),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
 		Config Option Register RegisterOn Handle HandleEmpty

@@ -177,6 +177,7 @@ const (
 	optBool                    // a bare flag, or =true / =false
 	optName                    // a non-empty name: letters, digits and . _ - /
 	optStatus                  // an HTTP status code, 100 to 599
+	optText                    // any non-empty text, checked by the option's own parser
 )
 
 func (k optKind) String() string {
@@ -193,6 +194,8 @@ func (k optKind) String() string {
 		return "name"
 	case optStatus:
 		return "HTTP status code"
+	case optText:
+		return "text"
 	}
 	return "value"
 }
@@ -296,6 +299,10 @@ func parseValue(spec optSpec, o option) (optValue, string) {
 			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-/:", r)
 		}) >= 0 {
 			return optValue{}, fmt.Sprintf("%s wants a name of letters, digits and . _ - / :, not %q", o.key, o.value)
+		}
+	case optText:
+		if o.value == "" {
+			return optValue{}, fmt.Sprintf("%s wants a value", o.key)
 		}
 	case optStatus:
 		n, err := strconv.Atoi(o.value)

@@ -77,6 +77,9 @@ func (p *plan) emit() (map[string][]byte, error) {
 		}
 		out[f.name] = src
 	}
+	if p.lockOut != nil {
+		out[LockFile] = p.lockOut
+	}
 	return out, nil
 }
 
@@ -88,7 +91,7 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	paths := map[string]*types.Package{}
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
-		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view",
+		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathCron: "cron",
 	} {
 		paths[path] = types.NewPackage(path, name)
 	}
@@ -257,7 +260,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView, pathCron:
 		return 1
 	}
 	return 0

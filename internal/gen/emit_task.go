@@ -38,6 +38,35 @@ func specCode(t *task, periodic bool) jen.Code {
 	if t.durable {
 		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Durable", jen.True()))
 	}
+	if periodic && t.cron != "" {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Cron", rt(pathCron, "Expr").Call(jen.Lit(t.cron))))
+	}
+	if u := t.unique; u != nil {
+		var uf []jen.Code
+		if u.byArgs {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "ByArgs", jen.True()))
+		}
+		if u.byQueue {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "ByQueue", jen.True()))
+		}
+		if u.period > 0 {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "Period", durationCode(u.period)))
+		}
+		if u.states != nil {
+			states := make([]jen.Code, len(u.states))
+			for i, s := range u.states {
+				states[i] = jen.Lit(s)
+			}
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "States", jen.Index().String().Values(states...)))
+		}
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Unique", jen.Op("&").Add(rt(pathTaskloop, "Unique")).Add(literal(uf))))
+	}
+	if t.priority > 0 {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Priority", jen.Lit(t.priority)))
+	}
+	if t.limit > 0 {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Limit", jen.Lit(t.limit)))
+	}
 	return rt(pathTaskloop, "Spec").Add(literal(fields))
 }
 
@@ -77,10 +106,15 @@ func emitTask(f *jen.File, n *names, t *task) {
 			t.later, t.async, t.fn.Name()))
 		return
 	}
-	emitWrapper(f, n, t, t.async, "Async", fmt.Sprintf(
+	async, later := "Async", "Later"
+	if t.unique != nil {
+		emitArgs(f, t)
+		async, later = "AsyncUnique", "LaterUnique"
+	}
+	emitWrapper(f, n, t, t.async, async, fmt.Sprintf(
 		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved. Inside a request (a futures view or taskloop.Middleware) the task belongs to it: it is cancelled if the request's context ends (the view's timeout, a client gone) before the view returns.%s",
 		t.async, t.display(), t.fn.Name(), optionSummary(t)))
-	emitWrapper(f, n, t, t.later, "Later", fmt.Sprintf(
+	emitWrapper(f, n, t, t.later, later, fmt.Sprintf(
 		"%s is %s, except inside a request scope (a futures view or taskloop.Middleware), where %s starts only after the response has been written, whatever the response, and is never cancelled by the request's end. Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.",
 		t.later, t.async, t.fn.Name()))
 }
@@ -141,15 +175,18 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	body := callReturning(call, t.result != nil, t.hasErr)
 	closure := jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...)
 	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
-	if t.durable {
-		// The arguments travel as JSON to whichever process works the job;
-		// the closure runs the task here when there is no backend.
+	if t.argsName != "" {
+		// The arguments travel as JSON to whichever process works a
+		// durable task's job, or tell a unique task's duplicates apart.
 		keys := argKeys(t)
 		values := make([]jen.Code, len(keys))
 		for i, key := range keys {
 			values[i] = field(key, jen.Id(paramNames[i]))
 		}
 		runtimeArgs = append(runtimeArgs, jen.Id(t.argsName).Values(values...))
+	}
+	if t.durable {
+		// The closure runs the task here when there is no backend.
 		closure = jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Error().Block(errorOnly(call, false, t.hasErr)...)
 	}
 
@@ -168,16 +205,22 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	f.Line()
 }
 
-// emitArgs writes the struct a durable task's arguments travel in as JSON.
-// Its JSON keys are the parameters' names, so that a job stored by one
-// version of the code decodes in the next as long as the names stay.
+// emitArgs writes the struct a durable task's arguments travel in as JSON
+// (and a unique task's are told apart by). Its JSON keys are the
+// parameters' names, so that a job stored by one version of the code
+// decodes in the next as long as the names stay; the lock file sees to
+// that.
 func emitArgs(f *jen.File, t *task) {
 	keys := argKeys(t)
 	fields := make([]jen.Code, len(t.params))
 	for i, p := range t.params {
 		fields[i] = jen.Id(keys[i]).Add(typeCode(p.Type())).Tag(map[string]string{"json": preferred(p.Name(), "arg"+strconv.Itoa(i))})
 	}
-	docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	if t.durable {
+		docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	} else {
+		docComment(f, "%s are the arguments of %s, which tell its duplicates apart.", t.argsName, t.display())
+	}
 	f.Type().Id(t.argsName).Struct(fields...)
 	f.Line()
 }
@@ -214,11 +257,12 @@ func errorOnly(call *jen.Statement, hasResult, hasErr bool) []jen.Code {
 // receiver of a method task.
 func definitionCode(n *names, t *task, recv string) jen.Code {
 	spec := jen.Id(t.specName)
-	if t.every > 0 {
+	periodic := t.every > 0 || t.cron != ""
+	if periodic {
 		spec = jen.Add(specCode(t, true)) // the wrappers' Spec runs once; this one repeats
 	}
 	d := []jen.Code{fieldOf(pathTaskloop, "Definition", "Spec", spec)}
-	if t.every > 0 {
+	if periodic {
 		var reserved []string
 		if t.recv == nil {
 			reserved = append(reserved, t.fn.Name())
@@ -269,9 +313,15 @@ func runJSONCode(n *names, t *task, recv string) jen.Code {
 	if t.recv != nil {
 		call = jen.Id(recv).Dot(t.fn.Name()).Call(args...)
 	}
+	// Parameters added since the task was locked may be missing from
+	// jobs stored before.
+	decodeArgs := []jen.Code{jen.Id(data), jen.Op("&").Id(a)}
+	for _, key := range t.optional {
+		decodeArgs = append(decodeArgs, jen.Lit(key))
+	}
 	return jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(data).Index().Byte()).Error().Block(
 		jen.Var().Id(a).Id(t.argsName),
-		jen.If(jen.Id(err).Op(":=").Add(rt(pathTaskloop, "DecodeArgs")).Call(jen.Id(data), jen.Op("&").Id(a)), jen.Id(err).Op("!=").Nil()).Block(
+		jen.If(jen.Id(err).Op(":=").Add(rt(pathTaskloop, "DecodeArgs")).Call(decodeArgs...), jen.Id(err).Op("!=").Nil()).Block(
 			jen.Return(jen.Id(err)),
 		),
 		jen.Return(call),

@@ -27,6 +27,9 @@ type plan struct {
 	files  []*outFile
 	cached map[string][]byte // the generated files, when the cache had them
 	clean  bool              // checked without errors: its output may be cached
+
+	lockOut  []byte      // the lock file to write, nil for none (checkLock)
+	lockFile *token.File // the old lock, in the file set, for positions in it
 }
 
 // generated lists what the candidates will generate, from their syntax

@@ -91,10 +91,13 @@
 // (see [SupportsGeneratedCodeVersion1]).
 //
 //   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
-//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
-//     [Spec.Durable];
+//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue],
+//     [Spec.Durable], [Spec.Cron], [Spec.Unique], [Spec.Priority] and
+//     [Spec.Limit]; [Unique], with [Unique.ByArgs], [Unique.ByQueue],
+//     [Unique.Period] and [Unique.States];
 //   - [Async] and [Later]; for durable tasks [AsyncDurable],
-//     [LaterDurable], [DecodeArgs] and [Receipt];
+//     [LaterDurable], [DecodeArgs] and [Receipt]; for unique tasks
+//     [AsyncUnique] and [LaterUnique];
 //   - [Definition], with [Definition.Spec], [Definition.Run] and
 //     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and
 //     [RegisterOn];
@@ -103,5 +106,6 @@
 //
 // Of package future they use [future.Future], the result of every wrapper,
 // and its [future.Future.Await], which the handler of a view that returns
-// a future calls.
+// a future calls. Of package runtime/cron, the files of tasks with a cron
+// schedule use [cron.Expr].
 package taskloop
