@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gofutures/futures/runtime/cron"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -51,8 +52,8 @@ var futuresTasks_Service = []func(*Service) taskloop.Definition{
 		return taskloop.Definition{
 			Spec: taskloop.Spec{
 				Name:    "github.com/gofutures/futures/examples/signup.Service.Cleanup",
-				Every:   time.Minute,
 				Durable: true,
+				Cron:    cron.Expr("*/5 * * * *"),
 			},
 			Run: func(ctx context.Context) error {
 				return recv.Cleanup(ctx)
@@ -142,6 +143,8 @@ var futuresSpec_Service_SendConfirmation = taskloop.Spec{
 	Backoff: time.Second,
 	Timeout: 30 * time.Second,
 	Durable: true,
+	Unique:  &taskloop.Unique{ByArgs: true},
+	Limit:   10,
 }
 
 // futuresArgs_Service_SendConfirmation are the arguments of
@@ -156,7 +159,8 @@ type futuresArgs_Service_SendConfirmation struct {
 // the transaction that ctx carries, if any) and the future resolves once the
 // job is stored, with its ID. Without a backend, SendConfirmation runs like any
 // task: on the loop that ctx names or the default loop, or now, in this
-// goroutine, with no loop. Options: retries=3 backoff=1s timeout=30s durable.
+// goroutine, with no loop. Options: retries=3 backoff=1s timeout=30s durable
+// unique=args limit=10.
 func (s *Service) SendConfirmationAsync(ctx context.Context, c Confirmation) *future.Future[taskloop.Receipt] {
 	return taskloop.AsyncDurable(ctx, futuresSpec_Service_SendConfirmation, futuresArgs_Service_SendConfirmation{C: c}, func(ctx context.Context) error {
 		return s.SendConfirmation(ctx, c)
@@ -188,7 +192,7 @@ type futuresArgs_Service_Cleanup struct{}
 // with the arguments as JSON (in the transaction that ctx carries, if any) and
 // the future resolves once the job is stored, with its ID. Without a backend,
 // Cleanup runs like any task: on the loop that ctx names or the default loop,
-// or now, in this goroutine, with no loop. Options: every=1m durable.
+// or now, in this goroutine, with no loop. Options: cron="*/5 * * * *" durable.
 func (s *Service) CleanupAsync(ctx context.Context) *future.Future[taskloop.Receipt] {
 	return taskloop.AsyncDurable(ctx, futuresSpec_Service_Cleanup, futuresArgs_Service_Cleanup{}, func(ctx context.Context) error {
 		return s.Cleanup(ctx)
