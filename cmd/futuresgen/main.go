@@ -14,6 +14,13 @@
 //
 // Exit codes: 0 fine, 1 stale (with --check), 2 usage or source errors.
 //
+// Beside the generated file of a package with durable tasks, futuresgen
+// writes futures.lock.json: each durable task's name and the JSON shape of
+// its arguments, as jobs already queued hold them. A change that would
+// break those jobs (a parameter removed, renamed or retyped, a task gone)
+// is an error, unless --accept-breaking=TASK names the task, which rewrites
+// its entry.
+//
 // Generated files are cached like builds, in futuresgen under the user's
 // cache directory, keyed by everything they are made from; set
 // FUTURESGEN_CACHE to another directory, or to off.

@@ -189,7 +189,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			p.cached = files
 			continue
 		}
-		before := len(e.list)
+		before, warned := len(e.list), len(e.warnings)
 		imp.typeCheck(p.loaded)
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e)
@@ -199,7 +199,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			p.checkLock(lc, e)
 		}
 		p.place(e, cfg.Output)
-		p.clean = len(e.list) == before
+		// A cached package skips the check, and would lose its warnings.
+		p.clean = len(e.list) == before && len(e.warnings) == warned
 	}
 	res := &Result{Warnings: e.warnings.sorted()}
 	if len(e.list) > 0 {
