@@ -128,13 +128,13 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	l.sources = map[string][]byte{}
 	l.addExcluded(vp.Fset, excluded)
 
-	// The lock, read through ReadFile as the sources are.
-	lockPath := ""
-	if l.dir != "" {
-		if data, err := readFile(filepath.Join(l.dir, LockFile)); err == nil {
-			l.lockData, lockPath = data, filepath.Join(l.dir, LockFile)
-		}
+	// The lock, from the file system: analysis drivers let ReadFile read
+	// only the package's own files, which a JSON file is not.
+	data, lockPath, err := readLockFile(l.dir)
+	if err != nil {
+		return nil, err
 	}
+	l.lockData = data
 
 	// Find, and with no directive, no generated file and no lock, stop
 	// there.
