@@ -51,8 +51,20 @@
 // job without a timeout after a crash); Spec.Delay schedules the job that much later; Spec.Queue names its River
 // queue ("default" when empty); Spec.Every makes the task a River periodic
 // job, inserted by the cluster's elected leader only, so it runs once per
-// interval across all processes. An error marked taskloop.Permanent cancels
-// the job instead of retrying it.
+// interval across all processes, and Spec.Cron likewise, once per tick of
+// its schedule. An error marked taskloop.Permanent cancels the job instead
+// of retrying it, as does arguments that no longer match the task's
+// parameters (taskloop.ErrArgs).
+//
+// Spec.Unique is River's UniqueOpts: a duplicate is not inserted, and its
+// Receipt has Duplicate set and the ID of the job already there.
+// Spec.Priority is the job's priority (1, the first, to 4). Spec.Limit is
+// how many of the task's jobs each worker process runs at once: a job
+// fetched beyond that is snoozed for Options.LimitWait (which River does
+// not count as an attempt), to be fetched again by whichever process has
+// room; open-source River has no limit across processes. A worker process
+// creates the queue of every task it registers, worked with
+// Options.MaxWorkers jobs at once or the count Options.Queues gives it.
 //
 // # Every worker process registers every durable task
 //

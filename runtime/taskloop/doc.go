@@ -59,6 +59,19 @@
 // that went away), they are cancelled; a handler that returns normally
 // leaves them running.
 //
+// # Unique tasks, limits and schedules
+//
+// Three Spec fields carry River's controls onto the loop, so that durable
+// tasks behave alike with or without a backend. Spec.Unique makes a task
+// that matches one already waiting or running (by name, and arguments,
+// queue or period as it says) a duplicate, which does not run
+// (AsyncUnique, and AsyncDurable without a backend). Spec.Limit bounds how
+// many attempts of one task run at once; the others wait, in order, counted
+// in the queue's bound, and a task that awaits a task of its own name runs
+// it in its own slot instead of waiting for it. Spec.Cron runs a periodic
+// task at the times of a Schedule (runtime/cron's Expr), as Spec.Every does
+// at an interval.
+//
 // # Losses are never silent
 //
 // A task that does not run is logged at Warn with its name, the error and
