@@ -62,6 +62,9 @@ func (l *Loop) acquire(t, parent *task) bool {
 	l.backlog.Add(1)
 	l.stats.queued.Add(1)
 	l.mu.Unlock()
+	// A task of the same name that awaits t may run it in its own slot
+	// (see unparkFor): wake it to look again.
+	t.signal()
 	return false
 }
 
@@ -93,6 +96,23 @@ func (l *Loop) release(t *task) {
 	// wait, until a worker takes it from the queue.
 	l.stats.queued.Add(-1)
 	l.push(next)
+}
+
+// unparkFor takes t out of the tasks waiting for a slot of its limit, for
+// parent to run it in its own slot, reporting whether it did: a parent
+// that holds a slot of the same task and awaits t would otherwise wait for
+// a slot that it holds itself.
+func (l *Loop) unparkFor(t, parent *task) bool {
+	if t.spec.Limit <= 0 || parent == nil || parent.slot == noSlot || parent.spec.Name != t.spec.Name {
+		return false
+	}
+	l.mu.Lock()
+	parked := l.unlimitLocked(t)
+	l.mu.Unlock()
+	if parked {
+		l.leaveBacklog()
+	}
+	return parked
 }
 
 // unlimitLocked takes t out of its limiter's waiting list, reporting whether it

@@ -17,12 +17,18 @@ import (
 // no worker is left to run.
 func (l *Loop) help(ctx context.Context, t, parent *task, depth int32) {
 	for !t.settled.Load() && ctx.Err() == nil {
-		if l.take(t) {
+		if l.take(t) || l.unparkFor(t, parent) {
 			l.runInline(t, parent, depth)
 			continue // a retry may bring it back
 		}
 		ch := t.waitChan()
 		if t.settled.Load() || t.state.Load() == taskReady {
+			continue
+		}
+		if l.unparkFor(t, parent) {
+			// Put aside for its limit since the look above (acquire
+			// signals, which the wait below would see).
+			l.runInline(t, parent, depth)
 			continue
 		}
 		select {
