@@ -78,7 +78,7 @@ loads=()
 for n in $(seq "$COUNT"); do
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
   step "run $n of $COUNT: futures, task loop, views"
-  "$tmp/bench.test" -test.run '^$' -test.bench 'Futures|TaskLoop|Views' -test.benchtime "$BENCHTIME" -test.benchmem | tee "results/run-$n-1-main.txt"
+  "$tmp/bench.test" -test.run '^$' -test.bench 'Futures|TaskLoop|Views|Validation' -test.benchtime "$BENCHTIME" -test.benchmem | tee "results/run-$n-1-main.txt"
   step "run $n of $COUNT: HTTP client"
   "$tmp/bench.test" -test.run '^$' -test.bench 'HTTPClient' -test.benchtime "$HTTP_BENCHTIME" -test.benchmem | tee "results/run-$n-2-http.txt"
   step "run $n of $COUNT: durable tasks (needs FUTURES_TEST_DATABASE_URL)"
@@ -116,7 +116,7 @@ in one run started $started. Do not edit: edit \`bench/notes/\` and run
 
 \`\`\`
 go test -c -o bench.test .      # in bench/
-bench.test -test.run '^\$' -test.bench 'Futures|TaskLoop|Views' -test.benchtime $BENCHTIME -test.benchmem
+bench.test -test.run '^\$' -test.bench 'Futures|TaskLoop|Views|Validation' -test.benchtime $BENCHTIME -test.benchmem
 bench.test -test.run '^\$' -test.bench 'HTTPClient' -test.benchtime $HTTP_BENCHTIME -test.benchmem
 go test -c -o gen.test ./internal/gen    # in the main module
 gen.test -test.run '^\$' -test.bench Generator -test.benchtime 3x   # in internal/gen/

@@ -41,7 +41,7 @@ func testModule(t *testing.T) string {
 	t.Setenv("GOFLAGS", "-mod=mod")
 	t.Setenv("GOWORK", "off")
 
-	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./freshlock", "./lostlock"}}); err != nil {
+	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./staledoc", "./freshlock", "./lostlock"}}); err != nil {
 		t.Fatalf("generating: %v", err)
 	}
 	if err := os.Remove(filepath.Join(dir, "lostlock", gen.LockFile)); err != nil {
@@ -49,6 +49,7 @@ func testModule(t *testing.T) string {
 	}
 	edit(t, filepath.Join(dir, "stale", "stale.go"), "//futures:task retries=1", "//futures:task retries=2")
 	edit(t, filepath.Join(dir, "orphan", "orphan.go"), "//futures:task\n", "")
+	edit(t, filepath.Join(dir, "staledoc", "staledoc.go"), "// Hello greets.", "// Hello greets warmly.")
 	return dir
 }
 
@@ -73,8 +74,9 @@ func edit(t *testing.T, path, old, new string) {
 
 // TestAnalyzer checks the diagnostics of every case against its want
 // comments: futuresgen's messages for bad directives, options and
-// signatures, and the stale, missing and orphaned generated files; none
-// for a package whose generated file is fresh.
+// signatures, the stale, missing and orphaned generated files, and a
+// stale OpenAPI document; none for a package whose generated file is
+// fresh.
 func TestAnalyzer(t *testing.T) {
 	dir := testModule(t)
 	analysistest.Run(t, dir, futuresvet.Analyzer, "./...")

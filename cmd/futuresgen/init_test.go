@@ -117,8 +117,20 @@ func TestInitEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &greeting); err != nil || status != 200 || greeting.Message != "Hallo, Ada!" {
 		t.Errorf("GET /hello/Ada?lang=de: %d %s", status, body)
 	}
-	if status, body := httpGet(t, url+"hello/Ada?lang=xx", ""); status != 400 || !strings.Contains(body, "lang: one of") {
+	if status, body := httpGet(t, url+"hello/Ada?lang=xx", ""); status != 400 || !strings.Contains(body, `"name":"lang","detail":"must be one of en, fr, de, es"`) {
 		t.Errorf("GET /hello/Ada?lang=xx: %d %s, want 400", status, body)
+	}
+	if status, body := httpGet(t, url+"hello/nobody", ""); status != 404 || !strings.Contains(body, "nobody is here") {
+		t.Errorf("GET /hello/nobody: %d %s, want 404", status, body)
+	}
+	var doc struct {
+		OpenAPI string                     `json:"openapi"`
+		Info    struct{ Title string }     `json:"info"`
+		Paths   map[string]json.RawMessage `json:"paths"`
+	}
+	if status, body := httpGet(t, url+"openapi.json", ""); status != 200 || json.Unmarshal([]byte(body), &doc) != nil ||
+		doc.OpenAPI != "3.1.0" || doc.Info.Title != "svc" || doc.Paths["/hello/{name}"] == nil {
+		t.Errorf("GET /openapi.json: %d %.300s", status, body)
 	}
 	if status, body := httpGet(t, url, "text/html"); status != 200 || !strings.Contains(body, "<h1>svc is running</h1>") || !strings.Contains(body, `<span id="visits">1</span>`) {
 		t.Errorf("GET / as a browser: %d\n%s", status, body)

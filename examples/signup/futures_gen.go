@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofutures/futures/runtime/cron"
 	"github.com/gofutures/futures/runtime/future"
@@ -17,6 +19,19 @@ import (
 // requires does not support the code of the futuresgen that wrote this file:
 // generate it again with go tool futuresgen, the module's own.
 const _ = taskloop.SupportsGeneratedCodeVersion1
+
+// futuresOpenAPI is openapi.json, the OpenAPI document of this package's views,
+// which futuresgen writes beside this file.
+//
+//go:embed openapi.json
+var futuresOpenAPI string
+
+// OpenAPI returns the OpenAPI 3.1.0 document of this package's views,
+// openapi.json, as futuresgen wrote it: a new copy on each call. Serve it with
+// view.ServeOpenAPI.
+func OpenAPI() []byte {
+	return []byte(futuresOpenAPI)
+}
 
 // futuresViews_Service lists the method views of Service for
 // RegisterServiceViews.
@@ -92,7 +107,18 @@ func futuresRegister_Service_CreateSignup(mux *http.ServeMux, c *view.Config, s 
 	return view.Handle(mux, c, &futuresView_Service_CreateSignup, func(ctx context.Context, r *http.Request) (result Signup, err error) {
 		var req CreateRequest
 		var p view.Problems
-		view.JSON(&p, r, &req.Body, false, false)
+		if view.JSON(&p, r, &req.Body, false, false) {
+			if req.Body.Email == "" {
+				p.Add(view.Body, "/email", "is required")
+			} else if !view.IsEmail(req.Body.Email) {
+				p.Add(view.Body, "/email", "must be an email address")
+			} else if len(req.Body.Email) > 254 && utf8.RuneCountInString(req.Body.Email) > 254 {
+				p.Add(view.Body, "/email", "must be at most 254 characters long")
+			}
+			if len(req.Body.Name) > 100 && utf8.RuneCountInString(req.Body.Name) > 100 {
+				p.Add(view.Body, "/name", "must be at most 100 characters long")
+			}
+		}
 		if err = p.Err(); err != nil {
 			return
 		}

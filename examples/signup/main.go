@@ -167,6 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := RegisterServiceViews(mux, svc, view.WithTemplates(templates), view.WithLogger(logger)); err != nil {
 		return err
 	}
+	// The OpenAPI document of the views, which futuresgen writes beside
+	// futures_gen.go (//futures:api in signup.go).
+	mux.Handle("GET /openapi.json", view.ServeOpenAPI(OpenAPI()))
 
 	return server.Run(ctx, server.Config{
 		Addr:    *addr,

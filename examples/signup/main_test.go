@@ -110,9 +110,9 @@ func TestRefusals(t *testing.T) {
 		status                   int
 		detail                   string
 	}{
-		{"bad email", "POST", "signups", `{"email":"ada"}`, 400, "email must be an address"},
-		{"address with a name", "POST", "signups", `{"email":"Ada <ada@example.com>"}`, 400, "email must be an address"},
-		{"long name", "POST", "signups", `{"email":"ada@example.com","name":"` + strings.Repeat("a", 101) + `"}`, 400, "at most 100 bytes"},
+		{"bad email", "POST", "signups", `{"email":"ada"}`, 400, `"name":"/email","detail":"must be an email address"`},
+		{"address with a name", "POST", "signups", `{"email":"Ada <ada@example.com>"}`, 400, `"name":"/email","detail":"must be an email address"`},
+		{"long name", "POST", "signups", `{"email":"ada@example.com","name":"` + strings.Repeat("a", 101) + `"}`, 400, `"name":"/name","detail":"must be at most 100 characters long"`},
 		{"unknown field", "POST", "signups", `{"email":"ada@example.com","admin":true}`, 400, `"name":"admin"`},
 		{"not JSON", "POST", "signups", `email=ada@example.com`, 400, `"in":"body"`},
 		{"too large", "POST", "signups", `{"email":"` + strings.Repeat("a", 5000) + `@example.com"}`, 413, "larger than 4096 bytes"},

@@ -180,6 +180,9 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated, lc *lockCtx)
 				line("gofile %s", name) // they decide what output would overwrite
 			}
 		}
+		for _, name := range p.otherJSON {
+			line("json %s", name) // a document must not overwrite them
+		}
 		for _, name := range slices.Sorted(slices.Values(p.excluded)) {
 			line("excluded %s", name) // their directives' sources are among the sources
 		}

@@ -31,12 +31,17 @@ func (p *plan) check(e *errs) {
 				p.units = append(p.units, t)
 			}
 		case "view":
-			if v := checkView(p.pkg.Types, d, e, mux); v != nil {
+			if v := checkView(p.pkg.Types, d, e, mux); v != nil && v.readRules(p, e) {
 				p.units = append(p.units, v)
 			}
 		}
 	}
-	if len(p.units) == 0 && (len(p.decls) > 0 || len(p.sites) == 0) {
+	for _, d := range p.pkgDecls {
+		if d.kind == "api" {
+			p.api = checkAPI(p, d, e)
+		}
+	}
+	if len(p.units) == 0 && p.api == nil && (len(p.decls) > 0 || len(p.sites) == 0) {
 		return // nothing to generate, or errors reported already
 	}
 	parsed := map[*token.File]bool{}
@@ -45,6 +50,10 @@ func (p *plan) check(e *errs) {
 	}
 	checkShadowing(p.pkg.Types, parsed, p.pkg.Fset, e)
 	checkCollisions(p.pkg.Types, p.pkg.Fset, p.pkg.Syntax, p.units, p.registrations(), e)
+	if p.api != nil {
+		p.api.checkNames(p, e)
+		p.api.build(p, e)
+	}
 }
 
 // checkShadowing reports package-level declarations that shadow a

@@ -18,6 +18,7 @@ var viewOptions = []optSpec{
 	{"status", optStatus},
 	{"template", optName},
 	{"name", optName},
+	{"errors", optStatuses},
 }
 
 var viewMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -41,6 +42,7 @@ type view struct {
 	status   int
 	template string
 	name     string
+	errors   []int // statuses declared with errors=, for the OpenAPI document
 
 	specName     string // futuresView_F
 	registerName string // futuresRegister_F
@@ -75,6 +77,9 @@ type bindField struct {
 	optional bool // body: a pointer, so an empty body is fine
 	unknown  bool // body: unknown JSON fields allowed
 	pos      token.Pos
+	field    *types.Var // the request struct's field
+	tag      string     // its struct tag
+	rules    *rules     // its validate tag, nil when it has none
 }
 
 func (v *view) declOf() *decl { return v.decl }
@@ -111,6 +116,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	v.status = int(opts["status"].n)
 	v.template = opts["template"].str
 	v.name = opts["name"].str
+	v.errors = statusList(opts["errors"].str)
 	if v.name == "" {
 		v.name = pkg.Path() + "." + fnName
 	}
@@ -356,7 +362,7 @@ func (v *view) checkFields(pkg *types.Package, st *types.Struct, wildcards []str
 			ok = false
 			continue
 		}
-		b := &bindField{name: f.Name(), in: places[0], typ: f.Type(), pos: f.Pos()}
+		b := &bindField{name: f.Name(), in: places[0], typ: f.Type(), pos: f.Pos(), field: f, tag: st.Tag(i)}
 		b.key, _ = tag.Lookup(b.in)
 		if b.in == "body" {
 			opts := strings.Split(b.key, ",")

@@ -25,6 +25,9 @@ const (
 	pathErrors   = "errors"
 	pathHTTP     = "net/http"
 	pathTime     = "time"
+	pathFmt      = "fmt"
+	pathStrconv  = "strconv"
+	pathUTF8     = "unicode/utf8"
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
@@ -51,8 +54,9 @@ var contract = map[string]map[string]bool{
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
 		Config Option Register RegisterOn Handle HandleEmpty
-		Problems Problems.Add Problems.Err Path Query Header Cookie
-		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional CookieValue JSON`),
+		Problems Problems.Add Problems.Err Path Query Header Cookie Body
+		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
+		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside

@@ -177,7 +177,8 @@ const (
 	optBool                    // a bare flag, or =true / =false
 	optName                    // a non-empty name: letters, digits and . _ - /
 	optStatus                  // an HTTP status code, 100 to 599
-	optText                    // any non-empty text, checked by the option's own parser
+	optText                    // any non-empty text; quoted when it has spaces
+	optStatuses                // comma-separated error statuses, 400 to 599
 )
 
 func (k optKind) String() string {
@@ -195,7 +196,9 @@ func (k optKind) String() string {
 	case optStatus:
 		return "HTTP status code"
 	case optText:
-		return "text"
+		return "text, quoted if it has spaces"
+	case optStatuses:
+		return "list of error statuses such as 404,409"
 	}
 	return "value"
 }
@@ -300,16 +303,30 @@ func parseValue(spec optSpec, o option) (optValue, string) {
 		}) >= 0 {
 			return optValue{}, fmt.Sprintf("%s wants a name of letters, digits and . _ - / :, not %q", o.key, o.value)
 		}
-	case optText:
-		if o.value == "" {
-			return optValue{}, fmt.Sprintf("%s wants a value", o.key)
-		}
 	case optStatus:
 		n, err := strconv.Atoi(o.value)
 		if err != nil || n < 100 || n > 599 {
 			return optValue{}, fmt.Sprintf("%s wants an HTTP status code from 100 to 599, not %q", o.key, o.value)
 		}
 		v.n = int64(n)
+	case optText:
+		if strings.TrimSpace(o.value) == "" {
+			return optValue{}, fmt.Sprintf("%s wants a non-empty text, not %q", o.key, o.value)
+		}
+	case optStatuses:
+		var seen []int
+		for s := range strings.SplitSeq(o.value, ",") {
+			n, err := strconv.Atoi(s)
+			switch {
+			case err != nil || n < 100 || n > 599:
+				return optValue{}, fmt.Sprintf("%s wants comma-separated HTTP statuses such as 404,409, not %q", o.key, s)
+			case n < 400:
+				return optValue{}, fmt.Sprintf("%s lists error statuses, 400 to 599; %d is not one (status= sets the success status)", o.key, n)
+			case slices.Contains(seen, n):
+				return optValue{}, fmt.Sprintf("%s lists %d twice", o.key, n)
+			}
+			seen = append(seen, n)
+		}
 	}
 	return v, ""
 }
@@ -321,6 +338,20 @@ var sizeUnits = []struct {
 	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
 	{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
 	{"B", 1},
+}
+
+// statusList reads the value of an optStatuses option that parseValue
+// has accepted.
+func statusList(s string) []int {
+	if s == "" {
+		return nil
+	}
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		n, _ := strconv.Atoi(part)
+		out = append(out, n)
+	}
+	return out
 }
 
 // parseSize reads a positive byte count with an optional unit.

@@ -12,8 +12,12 @@ import (
 // binding kind, 400 problems listing every bad field, JSON bodies strict
 // and not, 413, the success statuses, view.Error, errors whose text must
 // not reach the client, 504, panic recovery, future results, templates or
-// JSON by Accept, method views, and an after-response task that runs after
-// the client has its response and that the server's shutdown drains.
+// JSON by Accept, method views, validate tags on every kind of parameter
+// and in a body (a type that contains itself too), the OpenAPI document
+// that view.ServeOpenAPI serves, and an after-response task that runs
+// after the client has its response and that the server's shutdown
+// drains. With $VIEWCHECK_RECORD set, viewcheck writes every exchange to
+// that file, for the contract test (contracttest/).
 func TestEndToEndViews(t *testing.T) {
 	if out := e2eGenerateAndRun(t, "views", "viewcheck"); strings.TrimSpace(out) != "ok" {
 		t.Errorf("viewcheck printed %q; want \"ok\"", out)

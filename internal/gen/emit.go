@@ -68,7 +68,7 @@ func emitAll(plans []*plan) ([]emission, error) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
-		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil {
 			continue // every task is in a file with build constraints
 		}
 		src, err := emitFile(p.pkg.Types, p.excludedNames, f)
@@ -76,6 +76,9 @@ func (p *plan) emit() (map[string][]byte, error) {
 			return nil, err
 		}
 		out[f.name] = src
+	}
+	if p.api != nil {
+		out[p.api.out] = p.api.doc
 	}
 	if p.lockOut != nil {
 		out[LockFile] = p.lockOut
@@ -91,6 +94,7 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	paths := map[string]*types.Package{}
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
+		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
 		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathCron: "cron",
 	} {
 		paths[path] = types.NewPackage(path, name)
@@ -119,6 +123,9 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	n.register(f, paths)
 
 	emitAssertion(f, out)
+	if out.api != nil {
+		emitAPI(f, out.api)
+	}
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
 	}
@@ -260,7 +267,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFuture, pathTaskloop, pathView, pathCron:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron:
 		return 1
 	}
 	return 0

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"github.com/dave/jennifer/jen"
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 func (v *view) display() string {
@@ -58,25 +59,27 @@ func emitView(f *jen.File, n *names, v *view) {
 		params = append(params, jen.Id(recv).Op("*").Id(v.recv.named.Obj().Name()))
 	}
 	ctx, r := s.name("ctx"), s.name("r")
-	body, results := v.serveBody(s, ctx, r, recv)
+	body, results, decls := v.serveBody(s, ctx, r, recv)
 
 	handle := "Handle"
 	if v.result == resultError {
 		handle = "HandleEmpty"
 	}
 	docComment(f, "%s registers %s on mux at %q.", v.registerName, v.display(), v.method+" "+v.pattern)
-	f.Func().Id(v.registerName).Params(params...).Error().Block(
+	f.Func().Id(v.registerName).Params(params...).Error().Block(append(decls,
 		jen.Return(rt(pathView, handle).Call(
 			jen.Id(mux), jen.Id(c), jen.Op("&").Id(v.specName),
 			jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(r).Op("*").Qual(pathHTTP, "Request")).Add(results).Block(body...),
-		)),
+		)))...,
 	)
 	f.Line()
 }
 
 // serveBody returns the statements of the closure that serves one request,
-// and its results.
-func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Code) {
+// its results, and the declarations it needs before it (the functions
+// that check types that contain themselves).
+func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Code, []jen.Code) {
+	var decls []jen.Code
 	var stmts []jen.Code
 	var args []jen.Code
 	if v.hasCtx {
@@ -107,9 +110,11 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 				stmts = append(stmts, jen.Id(query).Op(":=").Add(rt(pathView, "ParseQuery")).Call(jen.Op("&").Id(p), jen.Id(r)))
 			}
 		}
+		g := &validator{pkg: v.fn.Pkg(), s: s, p: p, ptrVars: map[string]bool{}}
 		for _, b := range v.fields {
-			stmts = append(stmts, b.bindCode(p, r, req, query))
+			stmts = append(stmts, b.bindCode(g, p, r, req, query))
 		}
+		decls = g.declareFuncs()
 		if errName != "" {
 			stmts = append(stmts, jen.If(jen.Id(errName).Op("=").Id(p).Dot(member(pathView, "Problems", "Err")).Call(), jen.Id(errName).Op("!=").Nil()).Block(jen.Return()))
 		} else {
@@ -126,15 +131,20 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 	if v.result == resultFuture {
 		call = call.Dot(member(pathFuture, "Future", "Await")).Call(jen.Id(ctx))
 	}
-	return append(stmts, jen.Return(call)), results
+	return append(stmts, jen.Return(call)), results, decls
 }
 
 // bindCode binds one request field: p.Add(view.Query, "n",
-// view.Int(query.Get("n"), &req.N)), and the like.
-func (b *bindField) bindCode(p, r, req, query string) jen.Code {
+// view.Int(query.Get("n"), &req.N)), and the like; and then, when its
+// value bound and it has rules to check, checks them.
+func (b *bindField) bindCode(g *validator, p, r, req, query string) jen.Code {
 	dst := jen.Op("&").Id(req).Dot(b.name)
 	if b.in == "body" {
-		return rt(pathView, "JSON").Call(jen.Op("&").Id(p), jen.Id(r), dst, jen.Lit(b.unknown), jen.Lit(b.optional))
+		decode := rt(pathView, "JSON").Call(jen.Op("&").Id(p), jen.Id(r), dst, jen.Lit(b.unknown), jen.Lit(b.optional))
+		if !needsCheck(b.typ, b.rules, &typeutil.Map{}) {
+			return decode
+		}
+		return jen.If(decode).Block(g.value(req+"."+b.name, b.typ, b.rules, where{in: "Body"}, false)...)
 	}
 	var raw jen.Code
 	switch b.in {
@@ -148,7 +158,7 @@ func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 		}
 	case "header":
 		if b.slice {
-			raw = jen.Id(r).Dot("Header").Dot("Values").Call(jen.Lit(b.key))
+			raw = rt(pathView, "HeaderList").Call(jen.Id(r), jen.Lit(b.key))
 		} else {
 			raw = jen.Id(r).Dot("Header").Dot("Get").Call(jen.Lit(b.key))
 		}
@@ -169,5 +179,18 @@ func (b *bindField) bindCode(p, r, req, query string) jen.Code {
 	case b.pointer:
 		bind = rt(pathView, "Optional").Call(raw, dst, elemBinder)
 	}
-	return jen.Id(p).Dot(member(pathView, "Problems", "Add")).Call(in, jen.Lit(b.key), bind)
+	add := func(detail jen.Code) jen.Code {
+		return jen.Id(p).Dot(member(pathView, "Problems", "Add")).Call(in, jen.Lit(b.key), detail)
+	}
+	if b.rules == nil {
+		return add(bind)
+	}
+	place := map[string]string{"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[b.in]
+	checks := g.value(req+"."+b.name, b.typ, b.rules, where{in: place, name: []part{{lit: b.key}}}, true)
+	if len(checks) == 0 {
+		return add(bind)
+	}
+	msg := g.s.name("msg")
+	defer g.release(msg)
+	return g.orElse(jen.If(jen.Id(msg).Op(":=").Add(bind), jen.Id(msg).Op("!=").Lit("")).Block(add(jen.Id(msg))), checks)
 }

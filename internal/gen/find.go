@@ -53,9 +53,13 @@ func findDecls(l *loaded, e *errs) []*decl {
 					e.add(c.Slash+token.Pos(serr.off), "%s", serr.msg)
 					continue
 				}
+				if isPackageKind(dir.kind) {
+					e.add(c.Slash+token.Pos(dir.kindOff), "//futures:%s belongs in a package doc comment (the comment above the package clause of any file), not on a function", dir.kind)
+					continue
+				}
 				if !isKnownKind(dir.kind) {
 					err := e.add(c.Slash+token.Pos(dir.kindOff), "%s", unknownKind(dir.kind))
-					if near := nearest(dir.kind, kinds); near != "" {
+					if near := nearest(dir.kind, allKinds()); near != "" {
 						err.suggest(c.Slash+token.Pos(dir.kindOff), len(dir.kind), near)
 					}
 					continue
@@ -80,7 +84,7 @@ func findDecls(l *loaded, e *errs) []*decl {
 						suggest(c.Slash+2, spaces, "")
 					continue
 				}
-				if strings.HasPrefix(c.Text, directivePrefix) && !onFunc[c] {
+				if strings.HasPrefix(c.Text, directivePrefix) && !onFunc[c] && !inPackageDoc(f, c) {
 					e.add(c.Slash, "%s must be in the doc comment of a function or method, directly above func%s",
 						firstWord(c.Text), attachedTo(f, c))
 				}
@@ -133,10 +137,10 @@ func isKnownKind(k string) bool {
 
 func unknownKind(k string) string {
 	msg := fmt.Sprintf("unknown directive //futures:%s", k)
-	if near := nearest(k, kinds); near != "" {
+	if near := nearest(k, allKinds()); near != "" {
 		msg += fmt.Sprintf(" (did you mean //futures:%s?)", near)
 	}
-	return msg + "; directives are //futures:task and //futures:view"
+	return msg + "; directives are //futures:task and //futures:view on functions, and //futures:api in a package doc comment"
 }
 
 func firstWord(s string) string {

@@ -12,9 +12,11 @@
 //     generated file (the candidates) are listed again with their
 //     dependencies' export data, and parsed, without their generated
 //     files.
-//   - find (find.go, directive.go, find_calls.go): the directives, read
-//     from the raw doc comments, and their syntax; in the packages without
-//     any, calls of wrappers that no directive generates.
+//   - find (find.go, directive.go, find_calls.go, api.go): the directives,
+//     read from the raw doc comments of functions and, for package
+//     directives (//futures:api), of files' package clauses, and their
+//     syntax; in the packages without any, calls of wrappers that no
+//     directive generates.
 //   - plan (plan.go): what each package's directives will generate, known
 //     from the syntax alone, and the units and registrations that the
 //     later steps fill in.
@@ -23,14 +25,19 @@
 //   - type check (typecheck.go): each candidate from source, its
 //     dependencies from export data; type errors about the names about to
 //     be generated are tolerated.
-//   - check (check.go, check_task.go, check_view.go): options and
-//     signatures against the schema of each directive, and the package's
-//     names against what would be generated.
+//   - check (check.go, check_task.go, check_view.go, validate.go, api.go):
+//     options and signatures against the schema of each directive, validate
+//     tags against their fields' types, and the package's names against
+//     what would be generated; then, for //futures:api, the OpenAPI
+//     document (openapi.go, with schema.go and jsonfields.go for the types'
+//     JSON schemas, docs.go for doc comments, jsondoc.go for the JSON), so
+//     that what it cannot describe is reported with the other problems.
 //   - place (place.go, buildtags.go): which generated file holds each task,
 //     view and registration, by the build constraints of their sources.
 //   - emit (emit.go, emit_types.go, emit_register.go, emit_task.go,
-//     emit_view.go): every file rendered with jennifer, the runtime names it
-//     may use listed in contract.go.
+//     emit_view.go, emit_validate.go, emit_api.go): every file rendered with
+//     jennifer, the runtime names it may use listed in contract.go; the
+//     OpenAPI document joins them as one more generated file.
 //   - write (write.go, diff.go): each file written atomically when it
 //     differs, or in check mode compared, with a unified diff.
 //
@@ -171,10 +178,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		lc.accept[name] = true
 	}
 	for i, l := range pkgs {
-		decls := findDecls(l, e)
-		plans[i] = &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
+		plans[i] = newPlan(l, e)
 		plans[i].reserveNames(gen)
-		names, _ := syntaxDurableNames(l, decls)
+		names, _ := syntaxDurableNames(l, plans[i].decls)
 		for _, name := range names {
 			lc.owner[name] = l.path
 		}

@@ -76,7 +76,8 @@ type loaded struct {
 	path       string
 	name       string
 	dir        string
-	generated  []string          // existing generated files in the build, and the lock, absolute
+	generated  []string          // existing generated files in the build, OpenAPI documents and the lock, absolute
+	otherJSON  []string          // the other JSON files of its directory, by name
 	sources    map[string][]byte // the other compiled files, read once
 	lockData   []byte            // the lock file's bytes (LockFile), nil if there is none
 	checked    bool
@@ -488,6 +489,10 @@ func parseCandidate(p *packages.Package, fset *token.FileSet, read map[string][]
 		} else if err != nil {
 			p.Errors = append(p.Errors, packages.Error{Pos: name, Msg: err.Error(), Kind: packages.ParseError})
 		}
+	}
+	// The OpenAPI documents it wrote, and the other JSON files.
+	if err := l.scanDocs(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

@@ -18,15 +18,28 @@ import (
 // them would overwrite a file that futuresgen did not write, in the build
 // or not.
 func (p *plan) place(e *errs, output string) {
-	if len(p.units) == 0 && len(p.sites) == 0 {
+	if len(p.units) == 0 && len(p.sites) == 0 && p.api == nil {
 		return
 	}
 	p.placeFiles(e, output)
+	if p.api != nil {
+		p.files[0].api = p.api
+		if p.api.out == output || slices.Contains(p.otherJSON, p.api.out) {
+			e.add(p.api.decl.at(p.api.decl.dir.kindOff), "the OpenAPI document would overwrite %s, which futuresgen did not generate; choose another name with out=…", p.api.out)
+		}
+		if p.api.out == LockFile {
+			e.add(p.api.decl.at(p.api.decl.dir.kindOff), "the OpenAPI document would take the name of the durable tasks' lock, %s; choose another name with out=…", LockFile)
+		}
+	}
 	for _, f := range p.files {
 		if slices.ContainsFunc(slices.Concat(p.pkg.GoFiles, p.excluded), func(src string) bool {
 			return filepath.Base(src) == f.name && !slices.Contains(p.generated, src) && !isGeneratedFile(src)
 		}) {
-			e.add(p.sites[0].at, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
+			at := p.pkgDecls[0].line.Slash
+			if len(p.sites) > 0 {
+				at = p.sites[0].at
+			}
+			e.add(at, "%s would overwrite %s, which futuresgen did not generate; rename it or choose another name with -o", p.path, f.name)
 		}
 	}
 }

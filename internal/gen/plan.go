@@ -21,15 +21,35 @@ import (
 // plan is one package's directives on their way to files.
 type plan struct {
 	*loaded
-	decls  []*decl
-	sites  []regSite // what decides the registrations (regSites)
-	units  []unit    // checked tasks and views, in source order
-	files  []*outFile
-	cached map[string][]byte // the generated files, when the cache had them
-	clean  bool              // checked without errors: its output may be cached
+	decls    []*decl
+	pkgDecls []*decl   // package directives (//futures:api), one per kind
+	sites    []regSite // what decides the registrations (regSites)
+	units    []unit    // checked tasks and views, in source order
+	api      *api      // the checked //futures:api, if any
+	files    []*outFile
+	cached   map[string][]byte // the generated files, when the cache had them
+	clean    bool              // checked without errors: its output may be cached
+	docs     *docIndex         // built when first needed, by docIndex
 
 	lockOut  []byte      // the lock file to write, nil for none (checkLock)
 	lockFile *token.File // the old lock, in the file set, for positions in it
+}
+
+// docIndex returns the doc comments and field syntax of the package's
+// types, once it is type-checked.
+func (p *plan) docIndex() *docIndex {
+	if p.docs == nil {
+		p.docs = newDocIndex(p.pkg.Syntax, p.pkg.TypesInfo)
+	}
+	return p.docs
+}
+
+// newPlan finds the directives of a loaded package: those of its functions,
+// which decide its registrations with those of its excluded files, and
+// those of its package doc comments.
+func newPlan(l *loaded, e *errs) *plan {
+	decls := findDecls(l, e)
+	return &plan{loaded: l, decls: decls, sites: regSites(l, decls), pkgDecls: findPackageDecls(l, e)}
 }
 
 // generated lists what the candidates will generate, from their syntax
@@ -77,6 +97,11 @@ func (p *plan) reserveNames(gen *generated) {
 	for _, s := range p.sites {
 		register, _ := registrationNames(s.kind, s.typeName)
 		gen.addFunc(p.path, register)
+	}
+	for _, d := range p.pkgDecls {
+		if d.kind == "api" {
+			gen.addFunc(p.path, apiNames[0])
+		}
 	}
 }
 
@@ -234,4 +259,5 @@ type outFile struct {
 	units      []unit
 	regs       []*registration // declared here, each with the units of this file
 	appends    []*registration // declared in another file, with units of this file
+	api        *api            // the main file only: the OpenAPI document's Go side
 }

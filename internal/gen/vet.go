@@ -2,10 +2,12 @@ package gen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -138,10 +140,14 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 
 	// Find, and with no directive, no generated file and no lock, stop
 	// there.
-	decls := findDecls(l, e)
-	p := &plan{loaded: l, decls: decls, sites: regSites(l, decls)}
-	if len(p.sites) == 0 && len(l.generated) == 0 && l.lockData == nil {
+	p := newPlan(l, e)
+	if len(p.sites) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 && l.lockData == nil {
 		return diagnostics(vp, e), nil
+	}
+	// The OpenAPI documents futuresgen wrote, and the other JSON files,
+	// which are no file of the package for the driver: read from disk.
+	if err := l.scanDocs(); err != nil {
+		return nil, err
 	}
 
 	// The sources, which give the build constraints of generated files.
@@ -158,7 +164,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	recheck(vp, pkg)
 	p.check(e)
 	if len(e.list) == 0 {
-		names, _ := syntaxDurableNames(l, decls)
+		names, _ := syntaxDurableNames(l, p.decls)
 		owner := map[string]string{}
 		for _, name := range names {
 			owner[name] = l.path
@@ -182,10 +188,13 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		fix = "run go generate"
 	}
 	for _, name := range l.generated {
-		if _, wanted := files[filepath.Base(name)]; !wanted {
+		if _, wanted := files[filepath.Base(name)]; !wanted && filepath.Base(name) != LockFile {
 			// At the package clause of a file that is not generated, when
 			// there is one: linters hide what they find in generated files.
-			at := generatedSyntax[name].Package
+			var at token.Pos
+			if f := generatedSyntax[name]; f != nil {
+				at = f.Package
+			}
 			if len(pkg.Syntax) > 0 {
 				at = pkg.Syntax[0].Package
 			}
@@ -239,6 +248,21 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
 			"%s is stale: from line %d on, it is not what the directives of this package generate; %s",
 			of.name, firstDifference(have, want), fix)})
+	}
+	if a := p.api; a != nil {
+		at := a.decl.line.Slash
+		have, err := os.ReadFile(filepath.Join(l.dir, a.out))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
+				"%s is missing: the //futures:api of this package generates it; run go generate", a.out)})
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(have, a.doc):
+			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
+				"%s is stale: from line %d on, it is not the OpenAPI document of this package's views; run go generate",
+				a.out, firstDifference(have, a.doc))})
+		}
 	}
 	return diags, nil
 }

@@ -341,6 +341,38 @@ func queryPairProblem(pair string) (name, detail string) {
 	return "", ""
 }
 
+// HeaderList returns the elements of a list-valued header: every line of
+// it, each split at its commas, as RFC 9110 (section 5.3) says a
+// recipient may combine them, trimmed of spaces and tabs, empty elements
+// left out. A header field of a slice type binds them, so that a client
+// may send X-Tags: a, b as well as two X-Tags lines (OpenAPI describes an
+// array header as the first).
+func HeaderList(r *http.Request, name string) []string {
+	lines := r.Header.Values(name)
+	n := 0
+	for _, line := range lines {
+		if strings.IndexByte(line, ',') >= 0 {
+			n = -1
+			break
+		}
+		if strings.Trim(line, " \t") == line && line != "" {
+			n++
+		}
+	}
+	if n == len(lines) {
+		return lines // one element per line, nothing to trim: the request's own
+	}
+	var out []string
+	for _, line := range lines {
+		for elem := range strings.SplitSeq(line, ",") {
+			if elem = strings.Trim(elem, " \t"); elem != "" {
+				out = append(out, elem)
+			}
+		}
+	}
+	return out
+}
+
 // CookieValue returns the value of the named cookie, or "".
 func CookieValue(r *http.Request, name string) string {
 	c, err := r.Cookie(name)
@@ -355,6 +387,10 @@ func CookieValue(r *http.Request, name string) string {
 // allowUnknown (the tag body:"json,allowunknown"). An empty body is a
 // problem unless optional (a pointer Body field). A body over the view's
 // limit makes the request a 413.
+//
+// JSON reports whether it recorded no problem: dst holds the body, or an
+// optional body is absent. Generated code checks the body's validate rules
+// only then.
 //
 // A body must come with a Content-Type of application/json or
 // application/<anything>+json (parameters such as charset are ignored, as
@@ -374,17 +410,17 @@ func CookieValue(r *http.Request, name string) string {
 // a BodyBudget in its context (server.Run gives one), JSON first reserves
 // the body's bytes, waiting for room; none in time is a 503 with
 // Retry-After.
-func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bool) {
+func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bool) (ok bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		if !optional {
 			p.Add(Body, "", "missing JSON body")
 		}
-		return
+		return optional
 	}
 	if r.ContentLength != 0 {
 		if ct := r.Header.Get("Content-Type"); !isJSONType(ct) {
 			p.refusal = &BindError{Status: http.StatusUnsupportedMediaType, Detail: unsupportedType(ct)}
-			return
+			return false
 		}
 	}
 	var body *limitedJSON
@@ -393,7 +429,7 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		// a 503 rather than a read error.
 		if err := rb.reserve(); err != nil {
 			p.refusal = err.(*BindError)
-			return
+			return false
 		}
 		body = rb.jsonReader()
 	} else {
@@ -416,7 +452,7 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		}
 	}
 	if err == nil {
-		return
+		return true
 	}
 	var mbe *http.MaxBytesError
 	var le *limitError
@@ -438,10 +474,12 @@ func JSON[T any](p *Problems, r *http.Request, dst *T, allowUnknown, optional bo
 		if !optional {
 			p.Add(Body, "", "missing JSON body")
 		}
+		return optional
 	default:
 		field, detail := jsonProblem(err)
 		p.Add(Body, field, detail)
 	}
+	return false
 }
 
 var errTrailing = errors.New("trailing data")

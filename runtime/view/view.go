@@ -8,7 +8,9 @@
 // # Errors and what the client sees
 //
 // Every error response is RFC 9457 application/problem+json. Binding
-// problems are a 400 that lists each bad field and where it came from; a
+// problems are a 400 that lists each bad field and where it came from,
+// with the rules of validate tags that the bound values break (generated
+// code checks them, with IsEmail and the other checks here); a
 // body over the view's limit, or over the JSON decoder's limits, is a 413;
 // a body that is not typed as JSON is a 415; a body that found no room in
 // the server's BodyBudget is a 503 with Retry-After. An error with a
@@ -44,12 +46,15 @@
 //     registration functions; [Handle] and [HandleEmpty], which serve a
 //     view;
 //   - [Problems], with [Problems.Add] and [Problems.Err], and the places
-//     [Path], [Query], [Header] and [Cookie];
+//     [Path], [Query], [Header], [Cookie] and [Body];
 //   - [ParseQuery], which parses the query once and reports the pairs
 //     that do not parse;
 //   - the binders [String], [Int], [Uint], [Float], [Bool], [Time],
 //     [Duration] and [Text], with [Slice] and [Optional] around them;
-//     [CookieValue]; and [JSON] for the body;
+//     [HeaderList] and [CookieValue]; and [JSON] for the body;
+//   - for validate tags, the checks [IsEmail], [IsURL], [IsUUID],
+//     [IsAlpha], [IsAlphanumeric], [IsNumeric], [IsHostname], [IsIP] and
+//     [IsTime], and [PointerKey], which names a map's value in a problem;
 //   - [SupportsGeneratedCodeVersion1], which every generated file that uses
 //     this package and not taskloop asserts.
 package view

@@ -1,7 +1,12 @@
 // Package views is the annotated package of the end-to-end test of views
 // (internal/gen/e2e_views_test.go): futuresgen generates its handlers in a
 // temporary module, and cmd/viewcheck serves them with runtime/server and
-// checks them as an HTTP client on loopback.
+// checks them as an HTTP client on loopback. The contract test
+// (contracttest/) checks its OpenAPI document, and every request and
+// response of a viewcheck run against it, with a validator we did not
+// write.
+//
+//futures:api title="End-to-end views" version=1.0.0
 package views
 
 import (
@@ -154,7 +159,7 @@ func Deleted() int64 { return deleted.Load() }
 
 // Delete returns only an error: success is 204 No Content.
 //
-//futures:view DELETE /items/{id}
+//futures:view DELETE /items/{id} errors=404
 func Delete(ctx context.Context, req struct {
 	ID int64 `path:"id"`
 }) error {
@@ -167,7 +172,7 @@ func Delete(ctx context.Context, req struct {
 
 // Forbidden refuses with a message for the client.
 //
-//futures:view GET /forbidden
+//futures:view GET /forbidden errors=403
 func Forbidden(ctx context.Context) (string, error) {
 	return "", view.Error(http.StatusForbidden, "members only")
 }
@@ -188,7 +193,7 @@ func (e statusErr) StatusCode() int { return e.status }
 // Coded fails with an error that chooses its status but whose text is
 // secret: the client sees the status's standard text.
 //
-//futures:view GET /coded/{status}
+//futures:view GET /coded/{status} errors=409,503
 func Coded(req struct {
 	Status int `path:"status"`
 }) (string, error) {
@@ -226,7 +231,7 @@ type Sum struct {
 
 // Add answers with a future.
 //
-//futures:view GET /add/{a}/{b}
+//futures:view GET /add/{a}/{b} errors=422
 func Add(ctx context.Context, req struct {
 	A int `path:"a"`
 	B int `path:"b"`

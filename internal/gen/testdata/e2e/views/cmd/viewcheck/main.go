@@ -74,6 +74,7 @@ func main() {
 	if err := views.RegisterServiceViews(muxA, &views.Service{Prefix: "svc"}, view.WithLogger(logger)); err != nil {
 		fail("RegisterServiceViews: %v", err)
 	}
+	muxA.Handle("GET /openapi.json", view.ServeOpenAPI(views.OpenAPI()))
 	if failures > 0 {
 		finish()
 	}
@@ -89,6 +90,9 @@ func main() {
 	checkRaw(a)
 	checkTemplates(a)
 	checkMethodView(a)
+	checkValidation(a)
+	checkShapes(a)
+	checkOpenAPI(a)
 	// Its shutdown may wait out the half second for which net/http keeps
 	// the connection of the 413 (whose body was left unread) open: let it
 	// run meanwhile.
@@ -159,7 +163,7 @@ func serve(name string, h http.Handler, loop *taskloop.Loop, logger *slog.Logger
 		finish()
 	}
 	s.base = "http://" + s.addr
-	s.hc = &http.Client{Timeout: wait, Transport: &http.Transport{}}
+	s.hc = &http.Client{Timeout: wait, Transport: recording(&http.Transport{})}
 	return s
 }
 
