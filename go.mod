@@ -3,6 +3,7 @@ module github.com/gofutures/futures
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/dave/jennifer v1.7.1
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/pflag v1.1.0

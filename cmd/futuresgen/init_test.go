@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"go/format"
@@ -13,11 +12,11 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofutures/futures/internal/gen"
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // starterFiles are the files that init writes besides go.mod.
@@ -81,36 +80,9 @@ func TestInitEndToEnd(t *testing.T) {
 	// Serve on a free port: main.go honours -addr.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	base := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := regexp.MustCompile(`serving on (http://\S+/)`).FindStringSubmatch(sc.Text()); m != nil {
-				base <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-	}()
-	var url string
-	select {
-	case url = <-base:
-	case err := <-exited:
-		t.Fatalf("the service exited before serving: %v\n%s", err, stderr.String())
-	case <-ctx.Done():
-		t.Fatalf("the service did not say where it serves\n%s", stderr.String())
-	}
+	serving := regexp.MustCompile(`serving on (http://\S+/)`)
+	proc, line := testkit.Start(t, exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0"), 30*time.Second, serving.MatchString)
+	url := serving.FindStringSubmatch(line)[1]
 
 	var greeting struct{ Message string }
 	status, body := httpGet(t, url+"hello/Ada?lang=de", "")
@@ -139,18 +111,18 @@ func TestInitEndToEnd(t *testing.T) {
 		t.Errorf("GET / as JSON: %d %s", status, body)
 	}
 
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := proc.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("after an interrupt the service exited with %v\n%s", err, stderr.String())
+	case <-proc.Exited():
+		if err := proc.Err(); err != nil {
+			t.Errorf("after an interrupt the service exited with %v", err)
 		}
 	case <-ctx.Done():
-		t.Fatalf("the service did not stop after an interrupt\n%s", stderr.String())
+		t.Fatal("the service did not stop after an interrupt")
 	}
-	logs := stderr.String()
+	logs := proc.Stderr.String()
 	for _, want := range []string{`msg="recorded a visit" visit=1`, `msg="recorded a visit" visit=2`, `msg="server stopped"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the service's log lacks %s:\n%s", want, logs)
@@ -344,23 +316,4 @@ func TestGoDirective(t *testing.T) {
 			t.Errorf("goDirective(%q) = %q, want %q", v, got, want)
 		}
 	}
-}
-
-// syncBuffer is a strings.Builder that a child process's output may be
-// copied into while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

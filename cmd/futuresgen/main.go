@@ -1,6 +1,6 @@
-// Command futuresgen generates the task wrappers and HTTP handlers that
-// //futures:task and //futures:view directives ask for, and scaffolds new
-// services.
+// Command futuresgen generates the task wrappers, HTTP handlers and
+// WebSocket handlers that //futures:task, //futures:view and
+// //futures:socket directives ask for, and scaffolds new services.
 //
 //	futuresgen [flags] [packages]   default "."
 //	futuresgen init [flags] [dir]   default "."
@@ -122,8 +122,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, `usage: futuresgen [flags] [packages]   (default ".")
        futuresgen init [flags] [dir]   (default "."; see futuresgen init -h)
 
-Generates typed wrappers for //futures:task and //futures:view functions;
-init scaffolds a starter service.
+Generates typed wrappers for //futures:task, //futures:view and
+//futures:socket functions; init scaffolds a starter service.
 
 flags:
 `)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"time"
 
@@ -21,6 +22,7 @@ const _ = taskloop.SupportsGeneratedCodeVersion1
 // RegisterFetcherViews.
 var futuresViews_Fetcher = []func(*http.ServeMux, *view.Config, *Fetcher) error{
 	futuresRegister_Fetcher_Index,
+	futuresRegister_Fetcher_Stream,
 }
 
 // RegisterFetcherViews registers every method view of Fetcher on mux, each at
@@ -47,10 +49,11 @@ func RegisterFetcherTasks(r taskloop.Registrar, recv *Fetcher) error {
 
 // futuresView_Fetcher_Index describes the view Fetcher.Index.
 var futuresView_Fetcher_Index = view.Spec{
-	Name:     "github.com/gofutures/futures/examples/pagefetch.Fetcher.Index",
-	Pattern:  "GET /{$}",
-	Timeout:  30 * time.Second,
-	Template: "templates/index.html",
+	Name:          "github.com/gofutures/futures/examples/pagefetch.Fetcher.Index",
+	Pattern:       "GET /{$}",
+	Timeout:       30 * time.Second,
+	Template:      "templates/index.html",
+	ErrorTemplate: "templates/error.html",
 }
 
 // futuresRegister_Fetcher_Index registers Fetcher.Index on mux at "GET /{$}".
@@ -59,7 +62,15 @@ func futuresRegister_Fetcher_Index(mux *http.ServeMux, c *view.Config, f *Fetche
 		var req PageRequest
 		var p view.Problems
 		query := view.ParseQuery(&p, r)
-		p.Add(view.Query, "n", view.Int(query.Get("n"), &req.N))
+		if msg := view.Optional(query.Get("n"), &req.N, view.Int[int]); msg != "" {
+			p.Add(view.Query, "n", msg)
+		} else if v := req.N; v != nil {
+			if *v < 1 {
+				p.Add(view.Query, "n", "must be at least 1")
+			} else if *v > 1000 {
+				p.Add(view.Query, "n", "must be at most 1000")
+			}
+		}
 		if err = p.Err(); err != nil {
 			return
 		}
@@ -67,9 +78,48 @@ func futuresRegister_Fetcher_Index(mux *http.ServeMux, c *view.Config, f *Fetche
 	})
 }
 
+// futuresView_Fetcher_Stream describes the view Fetcher.Stream.
+var futuresView_Fetcher_Stream = view.Spec{
+	Name:    "github.com/gofutures/futures/examples/pagefetch.Fetcher.Stream",
+	Pattern: "GET /stream",
+	Timeout: 30 * time.Second,
+}
+
+// futuresRegister_Fetcher_Stream registers Fetcher.Stream on mux at "GET
+// /stream".
+func futuresRegister_Fetcher_Stream(mux *http.ServeMux, c *view.Config, f *Fetcher) error {
+	return view.HandleStream(mux, c, &futuresView_Fetcher_Stream, func(ctx context.Context, r *http.Request) (result iter.Seq2[Event, error], err error) {
+		var req PageRequest
+		var p view.Problems
+		query := view.ParseQuery(&p, r)
+		if msg := view.Optional(query.Get("n"), &req.N, view.Int[int]); msg != "" {
+			p.Add(view.Query, "n", msg)
+		} else if v := req.N; v != nil {
+			if *v < 1 {
+				p.Add(view.Query, "n", "must be at least 1")
+			} else if *v > 1000 {
+				p.Add(view.Query, "n", "must be at most 1000")
+			}
+		}
+		if err = p.Err(); err != nil {
+			return
+		}
+		return f.Stream(ctx, req), nil
+	})
+}
+
 // futuresSpec_Fetcher_logBatch is how logBatchAsync and logBatchLater run
 // Fetcher.logBatch.
 var futuresSpec_Fetcher_logBatch = taskloop.Spec{Name: "github.com/gofutures/futures/examples/pagefetch.Fetcher.logBatch"}
+
+// futuresArgs_Fetcher_logBatch are the arguments of Fetcher.logBatch as
+// logBatchAsync and logBatchLater hand them to the task loop, for its
+// SubmitHooks (a test harness records them).
+type futuresArgs_Fetcher_logBatch struct {
+	N    int           `json:"n"`
+	Wall time.Duration `json:"wall"`
+	Sum  time.Duration `json:"sum"`
+}
 
 // logBatchAsync runs Fetcher.logBatch as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
@@ -78,7 +128,7 @@ var futuresSpec_Fetcher_logBatch = taskloop.Spec{Name: "github.com/gofutures/fut
 // taskloop.Middleware) the task belongs to it: it is cancelled if the request's
 // context ends (the view's timeout, a client gone) before the view returns.
 func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
-	return taskloop.Async(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {
+	return taskloop.AsyncWith(ctx, futuresSpec_Fetcher_logBatch, futuresArgs_Fetcher_logBatch{N: n, Wall: wall, Sum: sum}, func(ctx context.Context) (struct{}, error) {
 		f.logBatch(ctx, n, wall, sum)
 		return struct{}{}, nil
 	})
@@ -90,7 +140,7 @@ func (f *Fetcher) logBatchAsync(ctx context.Context, n int, wall time.Duration, 
 // end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func (f *Fetcher) logBatchLater(ctx context.Context, n int, wall time.Duration, sum time.Duration) *future.Future[struct{}] {
-	return taskloop.Later(ctx, futuresSpec_Fetcher_logBatch, func(ctx context.Context) (struct{}, error) {
+	return taskloop.LaterWith(ctx, futuresSpec_Fetcher_logBatch, futuresArgs_Fetcher_logBatch{N: n, Wall: wall, Sum: sum}, func(ctx context.Context) (struct{}, error) {
 		f.logBatch(ctx, n, wall, sum)
 		return struct{}{}, nil
 	})

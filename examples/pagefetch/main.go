@@ -20,9 +20,15 @@
 //	-delay DURATION  the built-in page server's delay (default 20ms)
 //
 // The page is a //futures:view (see fetch.go) rendered with html/template
-// for browsers; other clients get the same report as JSON:
+// for browsers; other clients get the same report as JSON. n is any number
+// from 1 to 1000 (10 when absent); a bad one is a 400, which a browser
+// sees as the page with the error (errortemplate=). Pressing Fetch on the
+// page streams the batch instead: the page opens an EventSource on
+// /stream, another //futures:view, whose result is an iter.Seq2 of
+// events, and each request's row appears the moment its response is in.
 //
 //	curl 'http://127.0.0.1:8000/?n=100'
+//	curl 'http://127.0.0.1:8000/stream?n=100'
 package main
 
 import (

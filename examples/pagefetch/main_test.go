@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // demo runs the demo in-process on a free loopback port for the test and
@@ -20,7 +20,7 @@ import (
 func demo(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -78,7 +78,7 @@ func TestJSONReport(t *testing.T) {
 	for _, c := range []struct {
 		query string
 		n     int
-	}{{"", DefaultN}, {"?n=1", 1}, {"?n=25", 25}} {
+	}{{"", DefaultN}, {"?n=1", 1}, {"?n=7", 7}, {"?n=25", 25}} {
 		t.Run("n="+c.query, func(t *testing.T) {
 			resp, body := get(t, base+c.query, "application/json")
 			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
@@ -121,7 +121,7 @@ func TestHTMLForBrowsers(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("%s %q\n%s", resp.Status, resp.Header.Get("Content-Type"), body)
 	}
-	for _, want := range []string{`<option value="5" selected>`, `id="wall"`, `id="sum"`, `id="speedup"`} {
+	for _, want := range []string{`id="n" min="1" max="1000" step="1" required value="5"`, `id="wall"`, `id="sum"`, `id="speedup"`, `<span id="bytes">250 KiB</span>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s:\n%s", want, body)
 		}
@@ -131,17 +131,73 @@ func TestHTMLForBrowsers(t *testing.T) {
 	}
 }
 
+// TestBadN: n is any integer from 1 to 1000; 0, out of range and not a
+// number are a 400 that says so: problem JSON for API clients, and for a
+// browser the page with the error and the form holding the bad value.
 func TestBadN(t *testing.T) {
 	base := demo(t)
 	for _, c := range []struct{ query, detail string }{
-		{"?n=7", "n must be one of 1, 5, 10, 25, 50, 100, 250, 500, 1000"},
-		{"?n=2000", "n must be one of"},
-		{"?n=-1", "n must be one of"},
+		{"?n=0", "must be at least 1"},
+		{"?n=2000", "must be at most 1000"},
+		{"?n=-1", "must be at least 1"},
 		{"?n=ten", `want an integer, got \"ten\"`},
 	} {
 		resp, body := get(t, base+c.query, "")
 		if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, c.detail) {
 			t.Errorf("%s: %s %q %s, want a 400 problem saying %s", c.query, resp.Status, resp.Header.Get("Content-Type"), body, c.detail)
+		}
+		resp, body = get(t, base+c.query, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+		value := strings.TrimPrefix(c.query, "?n=")
+		if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, `id="error"`) || !strings.Contains(body, `value="`+value+`"`) || !strings.Contains(body, strings.ReplaceAll(c.detail, `\"`, "&#34;")) {
+			t.Errorf("%s in a browser: %s %q, want the page with the error and the form:\n%s", c.query, resp.Status, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+// TestStream reads the event stream: one event per request, each with its
+// own index, then the totals, then the end event.
+func TestStream(t *testing.T) {
+	base := demo(t)
+	resp, body := get(t, base+"stream?n=25", "text/event-stream")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%s %q\n%s", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	events := strings.Split(strings.TrimSpace(body), "\n\n")
+	if len(events) != 25+2 {
+		t.Fatalf("%d events, want 25 rows, the totals and the end:\n%s", len(events), body)
+	}
+	seen := map[int]bool{}
+	for i, ev := range events[:25] {
+		var e Event
+		data, ok := strings.CutPrefix(strings.Split(ev, "\n")[1], "data: ")
+		if !ok || json.Unmarshal([]byte(data), &e) != nil || e.Request == nil || e.Totals != nil {
+			t.Fatalf("event %d: %q", i, ev)
+		}
+		if r := e.Request; r.Status != 200 || r.Bytes != pageSize || r.MS < 19 || seen[r.Index] {
+			t.Errorf("event %d: %+v", i, r)
+		}
+		seen[e.Request.Index] = true
+	}
+	var e Event
+	data, _ := strings.CutPrefix(strings.Split(events[25], "\n")[1], "data: ")
+	if json.Unmarshal([]byte(data), &e) != nil || e.Totals == nil || e.Totals.N != 25 || e.Totals.Bytes != 25*pageSize || e.Totals.Speedup <= 1 {
+		t.Errorf("totals: %q", events[25])
+	}
+	if events[26] != "event: end\ndata:" {
+		t.Errorf("last event %q, want the end", events[26])
+	}
+	resp, body = get(t, base+"stream?n=0", "text/event-stream")
+	if resp.StatusCode != 400 || !strings.Contains(body, "must be at least 1") {
+		t.Errorf("n=0: %s %s, want a 400 before any stream", resp.Status, body)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 51200: "50.0 KiB",
+		51200000: "48.8 MiB", 512 << 20: "512 MiB", 3 << 40: "3.0 TiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -204,22 +260,4 @@ func TestMakePage(t *testing.T) {
 			t.Errorf("makePage(%d) is %d bytes", size, got)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the demo's goroutines may log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // databaseURL returns the test database, or skips (fails under
@@ -53,7 +55,7 @@ func TestDurable(t *testing.T) {
 		runCtx, cancel := context.WithCancel(ctx)
 		ready := make(chan string, 1)
 		done := make(chan error, 1)
-		var logs syncBuffer
+		var logs testkit.SyncBuffer
 		args := append([]string{"-addr", "127.0.0.1:0", "-mail-delay", "10ms", "-database-url", url, "-schema", schema}, extra...)
 		go func() { done <- run(runCtx, args, io.Discard, &logs, func(_ *Service, u string) { ready <- u }) }()
 		select {

@@ -49,6 +49,12 @@
 //	-schema NAME           PostgreSQL schema for the signups table and River's (default: the search_path's)
 //	-worker                work durable tasks only, without serving HTTP (needs -database-url)
 //	-insert-only           serve HTTP and store durable jobs, leaving their work to -worker processes
+//	-trace                 trace views, tasks and durable jobs with OpenTelemetry: spans to stdout as JSON,
+//	                       or over OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT when set (which turns tracing on too)
+//
+// With tracing, one trace runs from a signup's request through its
+// after-response task to the durable job on whichever -worker process
+// runs it, and every log line carries trace_id and span_id.
 package main
 
 import (
@@ -67,10 +73,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/server"
 	"github.com/gofutures/futures/runtime/taskloop"
+	"github.com/gofutures/futures/runtime/telemetry"
+	"github.com/gofutures/futures/runtime/telemetry/durabletel"
 	"github.com/gofutures/futures/runtime/view"
 )
 
@@ -124,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	schema := flags.String("schema", "", "PostgreSQL `schema` for the signups table and River's tables")
 	worker := flags.Bool("worker", false, "work durable tasks only, without serving HTTP (needs -database-url)")
 	insertOnly := flags.Bool("insert-only", false, "serve HTTP and store durable tasks' jobs, but leave their work to -worker processes (needs -database-url)")
+	tracing := flags.Bool("trace", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "", "trace with OpenTelemetry: spans to stdout, or over OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT when set")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -135,12 +145,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var tel *telemetry.Telemetry
+	if *tracing {
+		var flush func(context.Context) error
+		var err error
+		if tel, flush, err = setupTracing(ctx, stdout); err != nil {
+			return err
+		}
+		defer flush(context.WithoutCancel(ctx))
+		logger = slog.New(telemetry.LogHandler(logger.Handler())) // trace_id and span_id on every line
+	}
 	svc := &Service{
 		Store:  NewStore(),
 		Mailer: &LogMailer{Logger: logger, Delay: *mailDelay},
 		Logger: logger,
 	}
 	loopOpts := taskloop.Options{Logger: logger}
+	var middleware []rivertype.Middleware
+	if tel != nil {
+		loopOpts.Hooks = tel                    // a span per task attempt
+		middleware = durabletel.Middleware(tel) // the trace goes along with durable jobs
+	}
 	if *databaseURL != "" {
 		pool, err := pgxpool.New(ctx, *databaseURL)
 		if err != nil {
@@ -153,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		if svc.Store, err = NewPGStore(ctx, pool, *schema); err != nil {
 			return err
 		}
-		loopOpts.Backend = durable.New(pool, durable.Options{Schema: *schema, Logger: logger, InsertOnly: *insertOnly})
+		loopOpts.Backend = durable.New(pool, durable.Options{Schema: *schema, Logger: logger, InsertOnly: *insertOnly, Middleware: middleware})
 	}
 	loop := taskloop.New(loopOpts)
 	if *worker {
@@ -171,9 +196,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	// futures_gen.go (//futures:api in signup.go).
 	mux.Handle("GET /openapi.json", view.ServeOpenAPI(OpenAPI()))
 
+	var handler http.Handler = mux
+	if tel != nil {
+		handler = tel.Handler(mux) // a span per request, named after its view's pattern
+	}
 	return server.Run(ctx, server.Config{
 		Addr:    *addr,
-		Handler: mux,
+		Handler: handler,
 		Loop:    loop, // Run starts it, and drains it after the last request
 		Logger:  logger,
 		Ready: func(addrs []net.Addr) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/server"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -24,7 +23,7 @@ import (
 // has sent its email.
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -293,24 +292,6 @@ func waitConfirmed(t *testing.T, url string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the service's goroutines may log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func mustList(t *testing.T, s Signups) []Signup {

@@ -36,6 +36,13 @@ var futuresSpec_FetchQuote = taskloop.Spec{
 	Timeout: 2 * time.Second,
 }
 
+// futuresArgs_FetchQuote are the arguments of FetchQuote as FetchQuoteAsync and
+// FetchQuoteLater hand them to the task loop, for its SubmitHooks (a test
+// harness records them).
+type futuresArgs_FetchQuote struct {
+	Symbol string `json:"symbol"`
+}
+
 // FetchQuoteAsync runs FetchQuote as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, FetchQuote runs now, in this goroutine, and the
@@ -44,7 +51,7 @@ var futuresSpec_FetchQuote = taskloop.Spec{
 // context ends (the view's timeout, a client gone) before the view returns.
 // Options: timeout=2s.
 func FetchQuoteAsync(ctx context.Context, symbol string) *future.Future[Quote] {
-	return taskloop.Async(ctx, futuresSpec_FetchQuote, func(ctx context.Context) (Quote, error) {
+	return taskloop.AsyncWith(ctx, futuresSpec_FetchQuote, futuresArgs_FetchQuote{Symbol: symbol}, func(ctx context.Context) (Quote, error) {
 		return FetchQuote(ctx, symbol)
 	})
 }
@@ -55,7 +62,7 @@ func FetchQuoteAsync(ctx context.Context, symbol string) *future.Future[Quote] {
 // request's end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func FetchQuoteLater(ctx context.Context, symbol string) *future.Future[Quote] {
-	return taskloop.Later(ctx, futuresSpec_FetchQuote, func(ctx context.Context) (Quote, error) {
+	return taskloop.LaterWith(ctx, futuresSpec_FetchQuote, futuresArgs_FetchQuote{Symbol: symbol}, func(ctx context.Context) (Quote, error) {
 		return FetchQuote(ctx, symbol)
 	})
 }
@@ -97,6 +104,13 @@ var futuresSpec_SendWelcome = taskloop.Spec{
 	Retries: 2,
 }
 
+// futuresArgs_SendWelcome are the arguments of SendWelcome as SendWelcomeAsync
+// and SendWelcomeLater hand them to the task loop, for its SubmitHooks (a test
+// harness records them).
+type futuresArgs_SendWelcome struct {
+	To string `json:"to"`
+}
+
 // SendWelcomeAsync runs SendWelcome as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, SendWelcome runs now, in this goroutine, and the
@@ -105,7 +119,7 @@ var futuresSpec_SendWelcome = taskloop.Spec{
 // context ends (the view's timeout, a client gone) before the view returns.
 // Options: retries=2.
 func SendWelcomeAsync(ctx context.Context, to string) *future.Future[struct{}] {
-	return taskloop.Async(ctx, futuresSpec_SendWelcome, func(ctx context.Context) (struct{}, error) {
+	return taskloop.AsyncWith(ctx, futuresSpec_SendWelcome, futuresArgs_SendWelcome{To: to}, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, SendWelcome(ctx, to)
 	})
 }
@@ -116,7 +130,7 @@ func SendWelcomeAsync(ctx context.Context, to string) *future.Future[struct{}] {
 // the request's end. Awaiting the future inside that request fails with
 // taskloop.ErrAwaitInScope.
 func SendWelcomeLater(ctx context.Context, to string) *future.Future[struct{}] {
-	return taskloop.Later(ctx, futuresSpec_SendWelcome, func(ctx context.Context) (struct{}, error) {
+	return taskloop.LaterWith(ctx, futuresSpec_SendWelcome, futuresArgs_SendWelcome{To: to}, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, SendWelcome(ctx, to)
 	})
 }

@@ -34,6 +34,10 @@ func (p *plan) check(e *errs) {
 			if v := checkView(p.pkg.Types, d, e, mux); v != nil && v.readRules(p, e) {
 				p.units = append(p.units, v)
 			}
+		case "socket":
+			if v := checkSocket(p.pkg.Types, d, e, mux); v != nil && v.readRules(p, e) {
+				p.units = append(p.units, v)
+			}
 		}
 	}
 	for _, d := range p.pkgDecls {

@@ -47,7 +47,7 @@ type task struct {
 	async    string // generated names
 	later    string
 	specName string
-	argsName string   // durable: the struct its arguments travel in
+	argsName string   // the struct its arguments travel in: durable, unique, or with parameters
 	optional []string // durable: the keys of parameters added since the task was locked
 }
 
@@ -168,7 +168,7 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		suffix = t.recv.named.Obj().Name() + "_" + fnName
 	}
 	t.specName = "futuresSpec_" + suffix
-	if t.durable || t.unique != nil {
+	if t.durable || t.unique != nil || len(t.params) > 0 {
 		t.argsName = "futuresArgs_" + suffix
 	}
 	if !ok {

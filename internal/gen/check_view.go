@@ -19,6 +19,8 @@ var viewOptions = []optSpec{
 	{"template", optName},
 	{"name", optName},
 	{"errors", optStatuses},
+	{"errortemplate", optName},
+	{"heartbeat", optDuration},
 }
 
 var viewMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -41,6 +43,10 @@ type view struct {
 	maxBody  int64
 	status   int
 	template string
+	errTmpl  string        // errortemplate=
+	beat     time.Duration // heartbeat=, for streams
+	seq      types.Type    // iter.Seq2[T, error] of a stream, T in value
+	socket   *socketInfo   // set for a //futures:socket
 	name     string
 	errors   []int // statuses declared with errors=, for the OpenAPI document
 
@@ -59,10 +65,15 @@ const (
 type resultKind int
 
 const (
-	resultValue  resultKind = iota // (T, error)
-	resultError                    // (error): 204
-	resultFuture                   // (*future.Future[T])
+	resultValue     resultKind = iota // (T, error)
+	resultError                       // (error): 204
+	resultFuture                      // (*future.Future[T])
+	resultStream                      // (iter.Seq2[T, error]): server-sent events
+	resultStreamErr                   // (iter.Seq2[T, error], error)
 )
+
+// isStream reports whether the view streams server-sent events.
+func (v *view) isStream() bool { return v.result == resultStream || v.result == resultStreamErr }
 
 // bindField is one field of a request struct and where it comes from.
 type bindField struct {
@@ -115,6 +126,8 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	v.maxBody = opts["maxbody"].n
 	v.status = int(opts["status"].n)
 	v.template = opts["template"].str
+	v.errTmpl = opts["errortemplate"].str
+	v.beat = opts["heartbeat"].dur
 	v.name = opts["name"].str
 	v.errors = statusList(opts["errors"].str)
 	if v.name == "" {
@@ -198,6 +211,10 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	res := sig.Results()
 	resultsOK := true
 	switch {
+	case res.Len() == 1 && seq2Elem(res.At(0).Type()) != nil:
+		v.result, v.value, v.seq = resultStream, seq2Elem(res.At(0).Type()), res.At(0).Type()
+	case res.Len() == 2 && seq2Elem(res.At(0).Type()) != nil && isError(res.At(1).Type()):
+		v.result, v.value, v.seq = resultStreamErr, seq2Elem(res.At(0).Type()), res.At(0).Type()
 	case res.Len() == 1 && isError(res.At(0).Type()):
 		v.result = resultError
 	case res.Len() == 2 && isError(res.At(1).Type()):
@@ -205,7 +222,7 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	case res.Len() == 1 && futureElem(res.At(0).Type()) != nil:
 		v.result, v.value = resultFuture, futureElem(res.At(0).Type())
 	default:
-		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error) or (*future.Future[T])", fnName, types.TypeString(res, q))
+		e.add(resultsPos(d), "%s returns %s: a view returns (T, error), (error), (*future.Future[T]), or for server-sent events iter.Seq2[T, error] or (iter.Seq2[T, error], error)", fnName, types.TypeString(res, q))
 		ok, resultsOK = false, false
 	}
 	// Options that cannot act on this function.
@@ -225,6 +242,18 @@ func checkView(pkg *types.Package, d *decl, e *errs, mux *patternSet) *view {
 	}
 	if v.template != "" && v.result == resultError {
 		e.add(d.at(d.dir.kindOff), "%s has template=%s but returns only an error: there is nothing to render", fnName, v.template)
+		ok = false
+	}
+	if v.template != "" && v.isStream() {
+		uselessOption(d, "template", e, "it streams server-sent events, which no template renders: remove template (errortemplate= renders its errors for browsers)")
+		ok = false
+	}
+	if v.beat > 0 && resultsOK && !v.isStream() {
+		uselessOption(d, "heartbeat", e, "it does not stream events (its result is not iter.Seq2[T, error]): remove heartbeat")
+		ok = false
+	}
+	if v.isStream() && v.status > 0 && v.status != http.StatusOK {
+		uselessOption(d, "status", e, "an event stream's status is 200: remove status")
 		ok = false
 	}
 
@@ -500,6 +529,15 @@ func futureElem(t types.Type) types.Type {
 	}
 	n, ok := types.Unalias(p.Elem()).(*types.Named)
 	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != pathFuture || n.Obj().Name() != "Future" || n.TypeArgs().Len() != 1 {
+		return nil
+	}
+	return n.TypeArgs().At(0)
+}
+
+// seq2Elem returns T when t is iter.Seq2[T, error].
+func seq2Elem(t types.Type) types.Type {
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != pathIter || n.Obj().Name() != "Seq2" || n.TypeArgs().Len() != 2 || !isError(n.TypeArgs().At(1)) {
 		return nil
 	}
 	return n.TypeArgs().At(0)

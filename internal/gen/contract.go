@@ -32,6 +32,8 @@ const (
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
 	pathCron     = "github.com/gofutures/futures/runtime/cron"
+	pathSocket   = "github.com/gofutures/futures/runtime/socket"
+	pathIter     = "iter"
 )
 
 // versionAssertion is the constant, declared by taskloop and by view, that
@@ -48,15 +50,18 @@ var contract = map[string]map[string]bool{
 	pathTaskloop: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Retries Spec.Backoff Spec.Timeout Spec.Delay Spec.Every Spec.Queue Spec.Durable
 		Spec.Cron Spec.Unique Spec.Priority Spec.Limit Unique Unique.ByArgs Unique.ByQueue Unique.Period Unique.States
-		Async Later AsyncDurable LaterDurable AsyncUnique LaterUnique DecodeArgs Receipt
+		Async Later AsyncWith LaterWith AsyncDurable LaterDurable AsyncUnique LaterUnique DecodeArgs Receipt
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
 	pathCron: setOf("Expr"),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
-		Config Option Register RegisterOn Handle HandleEmpty
+		Spec.ErrorTemplate Spec.Heartbeat
+		Config Option Register RegisterOn Handle HandleEmpty HandleStream
 		Problems Problems.Add Problems.Err Path Query Header Cookie Body
 		ParseQuery String Int Uint Float Bool Time Duration Text Slice Optional HeaderList CookieValue JSON
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
+	pathSocket: setOf(`Spec Spec.Name Spec.Pattern Spec.MaxMessage Spec.Origins Spec.Messages Spec.Ping
+		Text Binary Conn Handle`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside

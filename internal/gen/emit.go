@@ -96,6 +96,7 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
 		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
 		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathCron: "cron",
+		pathSocket: "socket", pathIter: "iter",
 	} {
 		paths[path] = types.NewPackage(path, name)
 	}
@@ -114,6 +115,9 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 			}
 			if u.value != nil {
 				packagesOf(u.value, paths)
+			}
+			if u.seq != nil {
+				packagesOf(u.seq, paths)
 			}
 		}
 	}
@@ -137,7 +141,11 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 		case *task:
 			emitTask(f, n, u)
 		case *view:
-			emitView(f, n, u)
+			if u.socket != nil {
+				emitSocket(f, n, u)
+			} else {
+				emitView(f, n, u)
+			}
 		}
 	}
 
@@ -267,7 +275,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron, pathSocket, pathIter:
 		return 1
 	}
 	return 0

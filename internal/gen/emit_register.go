@@ -111,10 +111,17 @@ func emitRegisterViews(f *jen.File, s *localScope, r *registration, recv string)
 	mux, opts := s.name("mux"), s.name("opts")
 	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux")}
 	call := rt(pathView, "Register").Call(jen.Id(mux), jen.Id(r.listName), jen.Id(opts).Op("..."))
+	what := "view"
+	for _, u := range r.units {
+		if v, ok := u.(*view); ok && v.socket != nil {
+			what = "view and socket"
+			break
+		}
+	}
 	if r.recv == nil {
-		docComment(f, "%s registers every function view of this package on mux, each at its pattern. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName)
+		docComment(f, "%s registers every function %s of this package on mux, each at its pattern. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName, what)
 	} else {
-		docComment(f, "%s registers every method view of %s on mux, each at its pattern, to run on %s. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName, r.recv.Obj().Name(), recv)
+		docComment(f, "%s registers every method %s of %s on mux, each at its pattern, to run on %s. Options give the templates and the logger; it fails if a template cannot be parsed.", r.funcName, what, r.recv.Obj().Name(), recv)
 		params = append(params, jen.Id(recv).Op("*").Id(r.recv.Obj().Name()))
 		call = rt(pathView, "RegisterOn").Call(jen.Id(mux), jen.Id(recv), jen.Id(r.listName), jen.Id(opts).Op("..."))
 	}

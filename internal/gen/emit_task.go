@@ -10,10 +10,6 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-func (t *task) hasDurations() bool {
-	return t.backoff > 0 || t.timeout > 0 || t.delay > 0 || t.every > 0
-}
-
 // specCode renders the task's taskloop.Spec; periodic includes Every.
 func specCode(t *task, periodic bool) jen.Code {
 	fields := []jen.Code{fieldOf(pathTaskloop, "Spec", "Name", jen.Lit(t.name))}
@@ -107,9 +103,17 @@ func emitTask(f *jen.File, n *names, t *task) {
 		return
 	}
 	async, later := "Async", "Later"
-	if t.unique != nil {
+	switch {
+	case t.unique != nil:
+		// The arguments tell the task's duplicates apart, and go to the
+		// loop's SubmitHooks too.
 		emitArgs(f, t)
 		async, later = "AsyncUnique", "LaterUnique"
+	case t.argsName != "":
+		// The arguments go to the loop's SubmitHooks, for a test harness
+		// (runtime/futurestest) to record.
+		emitArgs(f, t)
+		async, later = "AsyncWith", "LaterWith"
 	}
 	emitWrapper(f, n, t, t.async, async, fmt.Sprintf(
 		"%s runs %s as a task on the loop that ctx names (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns its future. With no loop, %s runs now, in this goroutine, and the future is already resolved. Inside a request (a futures view or taskloop.Middleware) the task belongs to it: it is cancelled if the request's context ends (the view's timeout, a client gone) before the view returns.%s",
@@ -176,8 +180,9 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	closure := jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Params(result, jen.Error()).Block(body...)
 	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
 	if t.argsName != "" {
-		// The arguments travel as JSON to whichever process works a
-		// durable task's job, or tell a unique task's duplicates apart.
+		// A durable task's arguments travel as JSON to whichever process
+		// works the job, and tell a unique task's duplicates apart; any
+		// task's go to the loop's SubmitHooks.
 		keys := argKeys(t)
 		values := make([]jen.Code, len(keys))
 		for i, key := range keys {
@@ -205,11 +210,11 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	f.Line()
 }
 
-// emitArgs writes the struct a durable task's arguments travel in as JSON
-// (and a unique task's are told apart by). Its JSON keys are the
-// parameters' names, so that a job stored by one version of the code
-// decodes in the next as long as the names stay; the lock file sees to
-// that.
+// emitArgs writes the struct a task's arguments travel in: as JSON for a
+// durable task, to the loop's SubmitHooks for any, and a unique task's
+// duplicates are told apart by them. Its JSON keys are the parameters'
+// names, so that a job stored by one version of the code decodes in the
+// next as long as the names stay; the lock file sees to that.
 func emitArgs(f *jen.File, t *task) {
 	keys := argKeys(t)
 	fields := make([]jen.Code, len(t.params))
@@ -218,8 +223,10 @@ func emitArgs(f *jen.File, t *task) {
 	}
 	if t.durable {
 		docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	} else if t.unique != nil {
+		docComment(f, "%s are the arguments of %s as %s and %s hand them to the task loop, which tells its duplicates apart by them and gives them to its SubmitHooks (a test harness records them).", t.argsName, t.display(), t.async, t.later)
 	} else {
-		docComment(f, "%s are the arguments of %s, which tell its duplicates apart.", t.argsName, t.display())
+		docComment(f, "%s are the arguments of %s as %s and %s hand them to the task loop, for its SubmitHooks (a test harness records them).", t.argsName, t.display(), t.async, t.later)
 	}
 	f.Type().Id(t.argsName).Struct(fields...)
 	f.Line()

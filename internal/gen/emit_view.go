@@ -35,6 +35,12 @@ func (v *view) specCode() jen.Code {
 	if v.template != "" {
 		fields = append(fields, fieldOf(pathView, "Spec", "Template", jen.Lit(v.template)))
 	}
+	if v.errTmpl != "" {
+		fields = append(fields, fieldOf(pathView, "Spec", "ErrorTemplate", jen.Lit(v.errTmpl)))
+	}
+	if v.beat > 0 {
+		fields = append(fields, fieldOf(pathView, "Spec", "Heartbeat", durationCode(v.beat)))
+	}
 	return rt(pathView, "Spec").Add(literal(fields))
 }
 
@@ -62,8 +68,11 @@ func emitView(f *jen.File, n *names, v *view) {
 	body, results, decls := v.serveBody(s, ctx, r, recv)
 
 	handle := "Handle"
-	if v.result == resultError {
+	switch {
+	case v.result == resultError:
 		handle = "HandleEmpty"
+	case v.isStream():
+		handle = "HandleStream"
 	}
 	docComment(f, "%s registers %s on mux at %q.", v.registerName, v.display(), v.method+" "+v.pattern)
 	f.Func().Id(v.registerName).Params(params...).Error().Block(append(decls,
@@ -90,7 +99,11 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 	if v.result != resultError {
 		result, err := s.name("result"), s.name("err")
 		errName = err
-		results = jen.Params(jen.Id(result).Add(typeCode(v.value)), jen.Id(err).Error())
+		resultType := v.value
+		if v.isStream() {
+			resultType = v.seq
+		}
+		results = jen.Params(jen.Id(result).Add(typeCode(resultType)), jen.Id(err).Error())
 	}
 
 	switch v.request {
@@ -124,12 +137,27 @@ func (v *view) serveBody(s *localScope, ctx, r, recv string) ([]jen.Code, jen.Co
 		args = append(args, jen.Id(req))
 	}
 
+	if v.socket != nil {
+		// The function to run once the socket is open, with the bound
+		// request; it gets the socket's context.
+		conn := s.name("conn")
+		args = append(args, jen.Id(conn))
+		call := jen.Id(v.fn.Name()).Call(args...)
+		if v.recv != nil {
+			call = jen.Id(recv).Dot(v.fn.Name()).Call(args...)
+		}
+		run := jen.Func().Params(jen.Id(ctx).Add(typeCode(v.socket.ctxType)), jen.Id(conn).Add(typeCode(v.socket.conn))).Error().Block(jen.Return(call))
+		return append(stmts, jen.Return(run, jen.Nil())), results, decls
+	}
 	call := jen.Id(v.fn.Name()).Call(args...)
 	if v.recv != nil {
 		call = jen.Id(recv).Dot(v.fn.Name()).Call(args...)
 	}
 	if v.result == resultFuture {
 		call = call.Dot(member(pathFuture, "Future", "Await")).Call(jen.Id(ctx))
+	}
+	if v.result == resultStream {
+		return append(stmts, jen.Return(call, jen.Nil())), results, decls
 	}
 	return append(stmts, jen.Return(call)), results, decls
 }
@@ -193,4 +221,65 @@ func (b *bindField) bindCode(g *validator, p, r, req, query string) jen.Code {
 	msg := g.s.name("msg")
 	defer g.release(msg)
 	return g.orElse(jen.If(jen.Id(msg).Op(":=").Add(bind), jen.Id(msg).Op("!=").Lit("")).Block(add(jen.Id(msg))), checks)
+}
+
+// socketCode renders the socket's socket.Spec.
+func (v *view) socketCode() jen.Code {
+	si := v.socket
+	fields := []jen.Code{
+		fieldOf(pathSocket, "Spec", "Name", jen.Lit(v.name)),
+		fieldOf(pathSocket, "Spec", "Pattern", jen.Lit(v.method+" "+v.pattern)),
+	}
+	if si.maxMsg > 0 {
+		fields = append(fields, fieldOf(pathSocket, "Spec", "MaxMessage", jen.Lit(int(si.maxMsg))))
+	}
+	if len(si.origins) > 0 {
+		origins := make([]jen.Code, len(si.origins))
+		for i, o := range si.origins {
+			origins[i] = jen.Lit(o)
+		}
+		fields = append(fields, fieldOf(pathSocket, "Spec", "Origins", jen.Index().String().Values(origins...)))
+	}
+	switch si.messages {
+	case "text":
+		fields = append(fields, fieldOf(pathSocket, "Spec", "Messages", rt(pathSocket, "Text")))
+	case "binary":
+		fields = append(fields, fieldOf(pathSocket, "Spec", "Messages", rt(pathSocket, "Binary")))
+	}
+	if si.ping > 0 {
+		fields = append(fields, fieldOf(pathSocket, "Spec", "Ping", durationCode(si.ping)))
+	}
+	return rt(pathSocket, "Spec").Add(literal(fields))
+}
+
+// emitSocket writes the socket's Spec variable and the function that
+// registers it: a closure that binds the request, as a view's does, and
+// returns the function that runs on the socket once it is open.
+func emitSocket(f *jen.File, n *names, v *view) {
+	docComment(f, "%s describes the socket %s.", v.specName, v.display())
+	f.Var().Id(v.specName).Op("=").Add(v.socketCode())
+	f.Line()
+
+	reserved := []string{v.specName, v.registerName}
+	if v.recv == nil {
+		reserved = append(reserved, v.fn.Name())
+	}
+	s := n.scope(reserved...)
+	mux, c := s.name("mux"), s.name("c")
+	params := []jen.Code{jen.Id(mux).Op("*").Qual(pathHTTP, "ServeMux"), jen.Id(c).Op("*").Add(rt(pathView, "Config"))}
+	var recv string
+	if v.recv != nil {
+		recv = s.name(preferred(v.recv.v.Name(), "recv"))
+		params = append(params, jen.Id(recv).Op("*").Id(v.recv.named.Obj().Name()))
+	}
+	ctx, r := s.name("ctx"), s.name("r")
+	body, results, decls := v.serveBody(s, ctx, r, recv)
+	docComment(f, "%s registers the socket %s on mux at %q.", v.registerName, v.display(), v.method+" "+v.pattern)
+	f.Func().Id(v.registerName).Params(params...).Error().Block(append(decls,
+		jen.Return(rt(pathSocket, "Handle").Call(
+			jen.Id(mux), jen.Id(c), jen.Op("&").Id(v.specName),
+			jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(r).Op("*").Qual(pathHTTP, "Request")).Add(results).Block(body...),
+		)))...,
+	)
+	f.Line()
 }

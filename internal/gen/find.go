@@ -24,7 +24,7 @@ type decl struct {
 func (d *decl) at(off int) token.Pos { return d.line.Slash + token.Pos(off) }
 
 // kinds are the directive names, with the generated names each reserves.
-var kinds = []string{"task", "view"}
+var kinds = []string{"task", "view", "socket"}
 
 // spacedDirective matches "// futures:task": a comment, not a directive.
 var spacedDirective = regexp.MustCompile(`^//\s+futures:([A-Za-z]+)`)
@@ -111,7 +111,7 @@ func excludedSites(l *loaded) []regSite {
 					continue
 				}
 				if dir, err := parseDirective(c.Text); err == nil && isKnownKind(dir.kind) {
-					sites = append(sites, regSite{kind: dir.kind, typeName: recvTypeName(fn), at: c.Slash + token.Pos(dir.kindOff)})
+					sites = append(sites, regSite{kind: regKind(dir.kind), typeName: recvTypeName(fn), at: c.Slash + token.Pos(dir.kindOff)})
 					break
 				}
 			}
@@ -124,6 +124,16 @@ func excludedSites(l *loaded) []regSite {
 // a cgo file, the original rather than cgo's output in the build cache.
 func sourceName(fset *token.FileSet, f *ast.File) string {
 	return fset.Position(f.Package).Filename
+}
+
+// regKind is the registration a directive's function joins: sockets
+// register with the views (RegisterViews), as they are served on the same
+// mux.
+func regKind(kind string) string {
+	if kind == "socket" {
+		return "view"
+	}
+	return kind
 }
 
 func isKnownKind(k string) bool {
@@ -140,7 +150,7 @@ func unknownKind(k string) string {
 	if near := nearest(k, allKinds()); near != "" {
 		msg += fmt.Sprintf(" (did you mean //futures:%s?)", near)
 	}
-	return msg + "; directives are //futures:task and //futures:view on functions, and //futures:api in a package doc comment"
+	return msg + "; directives are //futures:task, //futures:view and //futures:socket on functions, and //futures:api in a package doc comment"
 }
 
 func firstWord(s string) string {

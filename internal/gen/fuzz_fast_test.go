@@ -226,6 +226,36 @@ type fastPanic struct {
 
 func (p fastPanic) Error() string { return fmt.Sprint("panic: ", p.value) }
 
+// findCandidates keeps the packages whose files mention a directive or hold
+// a generated file, and parses them as parseCandidate does: the fast fuzz
+// target's stand-in for listPackages, scanPackages and loadCandidates,
+// which ask the go command.
+func findCandidates(roots []*packages.Package, fset *token.FileSet) ([]*loaded, error) {
+	var out []*loaded
+	for _, p := range roots {
+		sources := map[string][]byte{}
+		keep := false
+		for _, f := range p.GoFiles {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			sources[f] = src
+			keep = keep || isGenerated(src) || mentions(src)
+		}
+		if !keep {
+			continue
+		}
+		l, err := parseCandidate(p, fset, sources)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
+	return out, nil
+}
+
 // runPhases is Run from findCandidates to emit, for one listed package.
 func runPhases(root *packages.Package, env []string) (out map[string][]byte, list ErrorList, err error) {
 	defer func() {

@@ -396,34 +396,6 @@ func topLevelNames(f *ast.File) []string {
 	return out
 }
 
-// findCandidates keeps the packages whose files mention a directive or hold
-// a generated file, and parses them as parseCandidate does.
-func findCandidates(roots []*packages.Package, fset *token.FileSet) ([]*loaded, error) {
-	var out []*loaded
-	for _, p := range roots {
-		sources := map[string][]byte{}
-		keep := false
-		for _, f := range p.GoFiles {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			sources[f] = src
-			keep = keep || isGenerated(src) || mentions(src)
-		}
-		if !keep {
-			continue
-		}
-		l, err := parseCandidate(p, fset, sources)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
-	return out, nil
-}
-
 // readLock reads the package's lock file, if any, which joins its
 // generated files: rewritten when stale, removed when orphaned.
 func (l *loaded) readLock() error {

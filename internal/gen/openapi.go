@@ -38,7 +38,9 @@ func isGeneratedDoc(head []byte) bool {
 func (a *api) build(p *plan, e *errs) {
 	var views []*view
 	for _, u := range p.units {
-		if v, ok := u.(*view); ok {
+		if v, ok := u.(*view); ok && v.socket == nil {
+			// A socket has no place in OpenAPI, which describes
+			// request and response.
 			views = append(views, v)
 		}
 	}
@@ -56,7 +58,7 @@ func (a *api) build(p *plan, e *errs) {
 		if v.body != nil {
 			s.mark(v.body.typ, use{request: true, strict: !v.body.unknown, loose: v.body.unknown})
 		}
-		if v.value != nil {
+		if v.value != nil && v.socket == nil {
 			s.mark(v.value, use{})
 		}
 	}
@@ -244,7 +246,16 @@ func (a *api) operation(v *view, s *schemaSet, docs *docIndex) *jsonObject {
 	responses := newObject()
 	status := v.successStatus()
 	ok := newObject().set("description", http.StatusText(status))
-	if v.result != resultError && status != http.StatusNoContent && status != http.StatusNotModified && v.method != http.MethodHead {
+	if v.isStream() && v.method != http.MethodHead {
+		// OpenAPI 3.1 has no field for the items of a stream (3.2's
+		// itemSchema): the body is a string of events, and an extension
+		// gives the schema of each event's data.
+		content := newObject().set("text/event-stream", newObject().
+			set("schema", newObject().set("type", "string").
+				set("description", "Server-sent events: each event's data is one JSON value of x-item-schema, its id the event's number. The stream ends with an event named end, or with one named error whose data is a problem document.")).
+			set("x-item-schema", s.valueSchema(v.value, nil, use{}, canBeNil(v.value), "")))
+		ok.set("content", content)
+	} else if v.result != resultError && status != http.StatusNoContent && status != http.StatusNotModified && v.method != http.MethodHead {
 		content := newObject().set("application/json", newObject().set("schema", s.valueSchema(v.value, nil, use{}, canBeNil(v.value), "")))
 		if v.template != "" {
 			content.set("text/html", newObject().set("schema", newObject().set("type", "string").

@@ -91,7 +91,7 @@ func (p *plan) reserveNames(gen *generated) {
 				}
 			}
 		}
-		register, _ := registrationNames(d.kind, typeName)
+		register, _ := registrationNames(regKind(d.kind), typeName)
 		gen.addFunc(p.path, register)
 	}
 	for _, s := range p.sites {
@@ -170,7 +170,7 @@ type regSite struct {
 func regSites(l *loaded, decls []*decl) []regSite {
 	var sites []regSite
 	for _, d := range decls {
-		sites = append(sites, regSite{kind: d.kind, typeName: recvTypeName(d.fn), at: d.at(d.dir.kindOff)})
+		sites = append(sites, regSite{kind: regKind(d.kind), typeName: recvTypeName(d.fn), at: d.at(d.dir.kindOff)})
 	}
 	sites = append(sites, excludedSites(l)...)
 	fset := l.pkg.Fset

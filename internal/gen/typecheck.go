@@ -147,7 +147,7 @@ func (imp *exportImporter) load(dep *packages.Package) (*types.Package, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := gcexportdata.NewReader(f)
+	r, err := exportData(f)
 	if err != nil {
 		return nil, fmt.Errorf("reading export data of %s: %w", dep.PkgPath, err)
 	}

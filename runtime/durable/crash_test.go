@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/durable/internal/pgtest"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -106,7 +107,7 @@ func TestCrashIsNotAnAttempt(t *testing.T) {
 	crashed(t, db, ids["poison"], rescued, rescued)
 	crashed(t, db, ids["mimic"])
 
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	const maxRescues = 2
 	all := make([]taskloop.Definition, 0, len(defs))
 	for _, d := range defs {

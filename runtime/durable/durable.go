@@ -160,6 +160,11 @@ type Options struct {
 	MaxRescues int
 	// Logger receives River's logs. Default: slog.Default().
 	Logger *slog.Logger
+	// Middleware is River middleware (river.Config.Middleware) around
+	// every insert and every job worked, first outermost: for tracing,
+	// runtime/telemetry/durabletel's, which carries the trace from the
+	// request that stored a job to the worker that runs it. Default: none.
+	Middleware []rivertype.Middleware
 }
 
 // Backend is a taskloop.Backend on River. Register durable tasks (through
@@ -325,6 +330,7 @@ func (b *Backend) Start(ctx context.Context) error {
 		// inserting them is fine, fetching them is not.
 		SkipUnknownJobCheck: true,
 		FetchOnlyKnownKinds: true,
+		Middleware:          b.opts.Middleware,
 	}
 	if !b.opts.InsertOnly && len(b.defs) > 0 {
 		cfg.Queues = queues

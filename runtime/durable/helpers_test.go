@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"go.uber.org/goleak"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/durable/internal/pgtest"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -183,23 +183,12 @@ func binary(t testing.TB, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator),
+		buildErr = testkit.Build(buildDir, nil,
 			"github.com/gofutures/futures/runtime/durable/cmd/migrate",
 			"github.com/gofutures/futures/runtime/durable/internal/testworker")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err: err, out: out}
-		}
 	})
 	if buildErr != nil {
 		t.Fatalf("building the test commands: %v", buildErr)
 	}
 	return filepath.Join(buildDir, name)
 }
-
-type buildError struct {
-	err error
-	out []byte
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }

@@ -1,8 +1,6 @@
 package durable_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,13 +8,13 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/durable/internal/pgtest"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -41,29 +39,9 @@ func recordSpec(retries int) taskloop.Spec {
 
 // workerProcess is a running internal/testworker.
 type workerProcess struct {
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr *syncBuffer
-	exited chan error
-}
-
-// syncBuffer is a bytes.Buffer for a process's output and a test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	name  string
+	proc  *testkit.Process
+	stdin io.WriteCloser
 }
 
 // startProcess starts a worker process on db's schema and waits until it
@@ -72,45 +50,14 @@ func startProcess(t *testing.T, db *pgtest.DB, name string, args ...string) *wor
 	t.Helper()
 	cmd := exec.Command(binary(t, "testworker"),
 		append([]string{"-database-url", db.URL, "-schema", db.Schema, "-name", name}, args...)...)
-	p := &workerProcess{name: name, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	cmd.Stderr = p.stderr
-	stdout, err := cmd.StdoutPipe()
+	// The worker exits when its standard input ends: when the test stops
+	// it, or dies.
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The worker exits when its standard input ends: when the test stops
-	// it, or dies.
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		ok := sc.Scan() && sc.Text() == "ready"
-		ready <- ok
-		_, _ = io.Copy(io.Discard, stdout)
-		p.exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		p.exited <- nil
-		if t.Failed() {
-			t.Logf("worker %s's log:\n%s", name, p.stderr.String())
-		}
-	})
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatalf("worker %s did not start:\n%s", name, p.stderr.String())
-		}
-	case <-time.After(safety):
-		t.Fatalf("worker %s did not start in %v:\n%s", name, safety, p.stderr.String())
-	}
-	return p
+	proc, _ := testkit.Start(t, cmd, safety, func(line string) bool { return line == "ready" })
+	return &workerProcess{name: name, proc: proc, stdin: stdin}
 }
 
 // kill kills the worker (SIGKILL), waits for it to exit, and then for
@@ -119,10 +66,7 @@ func startProcess(t *testing.T, db *pgtest.DB, name string, args ...string) *wor
 // running stay so until rescued.
 func (p *workerProcess) kill(t *testing.T, db *pgtest.DB) {
 	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	p.exited <- <-p.exited
+	p.proc.Kill()
 	p.sessionsGone(t, db)
 }
 
@@ -140,10 +84,9 @@ func (p *workerProcess) stop(t *testing.T) {
 	t.Helper()
 	_ = p.stdin.Close()
 	select {
-	case err := <-p.exited:
-		p.exited <- err
-		if err != nil {
-			t.Errorf("worker %s: %v\n%s", p.name, err, p.stderr.String())
+	case <-p.proc.Exited():
+		if err := p.proc.Err(); err != nil {
+			t.Errorf("worker %s: %v\n%s", p.name, err, p.proc.Stderr.String())
 		}
 	case <-time.After(safety):
 		t.Errorf("worker %s did not stop", p.name)
@@ -557,8 +500,7 @@ func TestPoisonJob(t *testing.T) {
 		died := false
 		eventually(t, func() bool {
 			select {
-			case err := <-w.exited:
-				w.exited <- err
+			case <-w.proc.Exited():
 				died = true
 			default:
 			}
@@ -590,7 +532,7 @@ func TestPoisonJob(t *testing.T) {
 	if !strings.Contains(errs, "MaxRescues") {
 		t.Errorf("the discarded job's errors do not say why: %s", errs)
 	}
-	if log := w.stderr.String(); !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "job given up") {
+	if log := w.proc.Stderr.String(); !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "job given up") {
 		t.Errorf("the worker that gave the job up did not log it at Error level:\n%s", log)
 	}
 	// The worker that gave up goes on working.

@@ -86,6 +86,11 @@ func New(opts ...Option) *Client {
 		}
 		rt = newTransport(idle)
 	}
+	for _, wrap := range cfg.wraps {
+		if wrap != nil {
+			rt = wrap(rt)
+		}
+	}
 	redirects := cfg.redirects
 	c.hc = &http.Client{
 		Transport: rt,

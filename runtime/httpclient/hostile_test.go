@@ -20,6 +20,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/httpclient"
 )
@@ -121,11 +122,11 @@ func (s *rawServer) read(br *bufio.Reader) bool {
 func (s *rawServer) hold() { <-s.stop }
 
 // timed awaits f and returns its result and how long it took.
-func timed(t *testing.T, f *future.Future[*httpclient.Response]) (*httpclient.Response, error, time.Duration) {
+func timed(t *testing.T, f *future.Future[*httpclient.Response]) (*httpclient.Response, time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	resp, err := await(t, f)
-	return resp, err, time.Since(start)
+	return resp, time.Since(start), err
 }
 
 // within fails the test when a call took longer than bound: a generous
@@ -175,7 +176,7 @@ func TestHostileHugeHeaders(t *testing.T) {
 			if !tt.retry {
 				opts = append(opts, httpclient.Retry(false))
 			}
-			_, err, took := timed(t, c.Get(context.Background(), s.url, nil, opts...))
+			_, took, err := timed(t, c.Get(context.Background(), s.url, nil, opts...))
 			if err == nil || !strings.Contains(err.Error(), "headers exceeded") {
 				t.Errorf("err = %v, want net/http's header limit", err)
 			}
@@ -226,7 +227,7 @@ func TestHostileResetMidBody(t *testing.T) {
 
 	t.Run("GET retried", func(t *testing.T) {
 		s := server(t, 2)
-		resp, err, took := timed(t, newClient(t).Get(ctx, s.url, nil))
+		resp, took, err := timed(t, newClient(t).Get(ctx, s.url, nil))
 		if err != nil || resp.Text() != body || resp.Attempts != 3 || s.reqs.Load() != 3 {
 			t.Errorf("err %v, %d attempts, %d requests on the server", err, attempts(resp), s.reqs.Load())
 		}
@@ -234,7 +235,7 @@ func TestHostileResetMidBody(t *testing.T) {
 	})
 	t.Run("GET reset every time", func(t *testing.T) {
 		s := server(t, 100)
-		_, err, took := timed(t, newClient(t).Get(ctx, s.url, nil))
+		_, took, err := timed(t, newClient(t).Get(ctx, s.url, nil))
 		if !isReset(err) || !strings.Contains(err.Error(), "after 3 attempts") || s.reqs.Load() != 3 {
 			t.Errorf("err %v, %d requests on the server", err, s.reqs.Load())
 		}
@@ -243,7 +244,7 @@ func TestHostileResetMidBody(t *testing.T) {
 	})
 	t.Run("POST not retried", func(t *testing.T) {
 		s := server(t, 100)
-		_, err, _ := timed(t, newClient(t).Post(ctx, s.url, httpclient.Body{Data: []byte("order")}, nil))
+		_, _, err := timed(t, newClient(t).Post(ctx, s.url, httpclient.Body{Data: []byte("order")}, nil))
 		if !isReset(err) || s.reqs.Load() != 1 {
 			t.Errorf("err %v, %d requests on the server", err, s.reqs.Load())
 		}
@@ -271,12 +272,12 @@ func TestHostileContentLength(t *testing.T) {
 				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n%s", strings.Repeat("s", 500))
 			}
 		})
-		_, err, took := timed(t, newClient(t).Get(ctx, s.url, nil))
+		_, took, err := timed(t, newClient(t).Get(ctx, s.url, nil))
 		if !errors.Is(err, io.ErrUnexpectedEOF) || s.reqs.Load() != 3 {
 			t.Errorf("err %v after %d requests, want unexpected EOF after 3", err, s.reqs.Load())
 		}
 		within(t, "GET", took, 10*time.Second)
-		_, err, _ = timed(t, newClient(t).Post(ctx, s.url, httpclient.Body{}, nil))
+		_, _, err = timed(t, newClient(t).Post(ctx, s.url, httpclient.Body{}, nil))
 		if !errors.Is(err, io.ErrUnexpectedEOF) || s.reqs.Load() != 4 {
 			t.Errorf("POST: err %v, %d requests in all, want 4", err, s.reqs.Load())
 		}
@@ -290,7 +291,7 @@ func TestHostileContentLength(t *testing.T) {
 	// response.
 	t.Run("shorter than the body", func(t *testing.T) {
 		// net/http logs each connection it closes for unsolicited bytes.
-		var logs lockedLog
+		var logs testkit.SyncBuffer
 		log.SetOutput(&logs)
 		t.Cleanup(func() { log.SetOutput(stderr) })
 
@@ -328,7 +329,7 @@ func TestHostileContentLength(t *testing.T) {
 		wg.Wait()
 		done := hello.Load() + wrong.Load() + failed.Load()
 		t.Logf("%d calls from %d goroutines: %d read \"hello\", %d read the smuggled response, %d failed (first: %v); %d connections, net/http logged %d unsolicited responses",
-			done, workers, hello.Load(), wrong.Load(), failed.Load(), firstErr.Load(), s.conns.Load(), logs.count("Unsolicited response"))
+			done, workers, hello.Load(), wrong.Load(), failed.Load(), firstErr.Load(), s.conns.Load(), strings.Count(logs.String(), "Unsolicited response"))
 		if failed.Load() > 0 {
 			t.Errorf("%d calls failed: %v", failed.Load(), firstErr.Load())
 		}
@@ -338,24 +339,6 @@ func TestHostileContentLength(t *testing.T) {
 			t.Logf("%d of %d calls returned the bytes after the previous response's body as their own response (response desync in net/http's Transport; see golang/go#31259)", n, done)
 		}
 	})
-}
-
-// lockedLog collects the standard logger's output.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
 }
 
 // stderr is where the standard logger writes by default.
@@ -400,7 +383,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newRawServer(t, tt.serve)
 			c := newClient(t, httpclient.WithTimeout(timeout))
-			_, err, took := timed(t, c.Get(context.Background(), s.url, nil))
+			_, took, err := timed(t, c.Get(context.Background(), s.url, nil))
 			var ne net.Error
 			if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 				t.Errorf("err = %v, want a timeout", err)
@@ -438,7 +421,7 @@ func TestHostileGzip(t *testing.T) {
 	ctx := context.Background()
 
 	s := newRawServer(t, serve(bomb))
-	_, err, took := timed(t, newClient(t, httpclient.WithMaxResponseBytes(1<<20)).Get(ctx, s.url, nil))
+	_, took, err := timed(t, newClient(t, httpclient.WithMaxResponseBytes(1<<20)).Get(ctx, s.url, nil))
 	if !errors.Is(err, httpclient.ErrResponseTooLarge) || s.reqs.Load() != 1 {
 		t.Errorf("a gzip bomb of %d bytes: err %v after %d requests, want ErrResponseTooLarge at once", len(bomb), err, s.reqs.Load())
 	}
@@ -446,7 +429,7 @@ func TestHostileGzip(t *testing.T) {
 	t.Logf("gzip bomb (%d bytes, 64 MiB inflated): %v after %v", len(bomb), err, took.Round(time.Millisecond))
 
 	s = newRawServer(t, serve([]byte("this is not gzip at all")))
-	_, err, took = timed(t, newClient(t).Get(ctx, s.url, nil))
+	_, took, err = timed(t, newClient(t).Get(ctx, s.url, nil))
 	if err == nil || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("a body that is not gzip: %v", err)
 	}
@@ -472,7 +455,7 @@ func TestHostileNotHTTP(t *testing.T) {
 					io.WriteString(c, tt.reply)
 				}
 			})
-			resp, err, took := timed(t, newClient(t).Get(context.Background(), s.url, nil))
+			resp, took, err := timed(t, newClient(t).Get(context.Background(), s.url, nil))
 			if err == nil {
 				t.Errorf("resolved with %d %q", resp.StatusCode, resp.Body)
 			}
@@ -497,7 +480,7 @@ func TestHostileRedirects(t *testing.T) {
 	}
 	a = newRawServer(t, redirect(func() string { return b.url }))
 	b = newRawServer(t, redirect(func() string { return a.url }))
-	_, err, _ := timed(t, newClient(t).Get(ctx, a.url, nil))
+	_, _, err := timed(t, newClient(t).Get(ctx, a.url, nil))
 	if !errors.Is(err, httpclient.ErrTooManyRedirects) {
 		t.Errorf("ping-pong: %v", err)
 	}
@@ -511,7 +494,7 @@ func TestHostileRedirects(t *testing.T) {
 		{"a malformed URL", "http://[::1"},
 	} {
 		s := newRawServer(t, redirect(func() string { return tt.location }))
-		resp, err, took := timed(t, newClient(t).Get(ctx, s.url, nil))
+		resp, took, err := timed(t, newClient(t).Get(ctx, s.url, nil))
 		if err == nil && resp.StatusCode != 302 {
 			t.Errorf("%s: %d", tt.name, resp.StatusCode)
 		}

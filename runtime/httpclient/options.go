@@ -60,6 +60,7 @@ type config struct {
 	perHost    int
 	redirects  int
 	transport  http.RoundTripper
+	wraps      []func(http.RoundTripper) http.RoundTripper
 	hooks      []Hooks
 	sleep      func(context.Context, time.Duration) error // tests only
 	noJitter   bool                                       // tests only: wait the full backoff
@@ -220,6 +221,17 @@ func WithRedirects(n int) Option {
 // changes rt. Default: a transport from NewTransport, tuned for fan-out.
 func WithTransport(rt http.RoundTripper) Option {
 	return optionFunc(func(c *config) { c.transport = rt })
+}
+
+// WithTransportWrapper wraps the client's transport, the tuned one or
+// WithTransport's, once, when New makes the client: for what must see
+// every attempt on the wire, as a tracing transport that starts a client
+// span and sends the trace context along (runtime/telemetry's
+// HTTPClientOption uses it, so that this package needs no tracing
+// library). It may be given more than once; the last wrapper given is the
+// outermost. Default: none.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return optionFunc(func(c *config) { c.wraps = append(c.wraps, wrap) })
 }
 
 // WithHooks adds hooks called around every attempt of every call, for logging,

@@ -17,9 +17,13 @@ import (
 // host and 4096 in all (New sizes the per-host pool after
 // WithMaxConcurrentPerHost).
 //
-// Use it to wrap the client's transport, for tracing say:
+// To wrap the client's transport, for tracing say, use
+// WithTransportWrapper, which keeps the pool sized by
+// WithMaxConcurrentPerHost:
 //
-//	httpclient.New(httpclient.WithTransport(otelhttp.NewTransport(httpclient.NewTransport())))
+//	httpclient.New(httpclient.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper {
+//		return otelhttp.NewTransport(rt)
+//	}))
 func NewTransport() *http.Transport {
 	return newTransport(DefaultMaxConcurrentPerHost)
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofutures/futures/internal/testkit"
 )
 
 // startLoadServer starts the loadserver binary (runtime/server/internal/loadserver:
@@ -32,53 +33,17 @@ func startLoadServer(t *testing.T, bin, shell string) (*exec.Cmd, string) {
 	} else {
 		cmd = exec.Command(args[0], args[1:]...)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		cmd.Wait()
-		close(exited)
-	}()
+	proc, line := testkit.Start(t, cmd, 30*time.Second, isListening)
+	// Registered after Start's, so it runs first: a graceful stop, which
+	// Start's cleanup turns into a kill if it takes too long.
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		proc.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-proc.Exited():
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("loadserver stderr:\n%s", tail(stderr.String(), 4000))
 		}
 	})
-	select {
-	case line := <-lines:
-		addr, ok := strings.CutPrefix(line, "listening ")
-		if !ok {
-			t.Fatalf("loadserver said %q; stderr:\n%s", line, stderr.String())
-		}
-		return cmd, addr
-	case <-exited:
-		t.Fatalf("loadserver exited; stderr:\n%s", stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("loadserver did not start; stderr:\n%s", stderr.String())
-	}
-	return nil, ""
+	return cmd, strings.TrimPrefix(line, "listening ")
 }
 
 // peakRSS returns the peak resident set size of process pid (VmHWM).

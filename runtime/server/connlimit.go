@@ -69,6 +69,9 @@ func defaultMaxConns() int {
 type connLimiter struct {
 	max    int
 	logger *slog.Logger
+	// extra, when set, counts connections held outside net/http: the
+	// server's sockets, hijacked but open.
+	extra func() int
 
 	mu    sync.Mutex
 	conns map[net.Conn]*connEntry
@@ -133,7 +136,7 @@ func (l *connLimiter) admit(c net.Conn) bool {
 	now := time.Now()
 	l.mu.Lock()
 	var victim net.Conn
-	if len(l.conns) >= l.max {
+	if l.countLocked() >= l.max {
 		if victim = l.victimLocked(now); victim == nil {
 			l.refused++
 			l.totalRefused++
@@ -261,5 +264,13 @@ func (l *connLimiter) wait() { l.refusing.Wait() }
 func (l *connLimiter) open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.conns)
+	return l.countLocked()
+}
+
+func (l *connLimiter) countLocked() int {
+	n := len(l.conns)
+	if l.extra != nil {
+		n += l.extra()
+	}
+	return n
 }

@@ -22,7 +22,8 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) 
 // Gzip compresses the responses of next for clients that accept gzip:
 // text, JSON, JavaScript, XML and SVG of at least 1 KiB, or of unknown
 // length. Responses that are already encoded, partial (206) or without a
-// body pass through. It supports Flush.
+// body pass through, and so do event streams (text/event-stream), whose
+// events must reach the client as they are written. It supports Flush.
 //
 // A compressed response ends with the gzip trailer, which Gzip writes
 // after next has returned. So that after-response tasks (taskloop.Later)
@@ -74,6 +75,10 @@ func compressible(contentType string) bool {
 	ct, _, _ := strings.Cut(contentType, ";")
 	ct = strings.TrimSpace(strings.ToLower(ct))
 	switch {
+	case ct == "text/event-stream":
+		// Each event must reach the client when it is written; a
+		// compressor holds bytes back until it has enough to compress.
+		return false
 	case strings.HasPrefix(ct, "text/"),
 		ct == "application/json", ct == "application/problem+json",
 		ct == "application/javascript", ct == "application/xml",

@@ -63,7 +63,7 @@ func TestAcceptsGzip(t *testing.T) {
 
 func TestCompressible(t *testing.T) {
 	yes := []string{
-		"text/plain", "text/html; charset=utf-8", "TEXT/CSS", "text/event-stream",
+		"text/plain", "text/html; charset=utf-8", "TEXT/CSS",
 		"application/json", "application/json; charset=utf-8", "application/problem+json",
 		"application/javascript", "application/xml", "image/svg+xml",
 		"application/ld+json", "application/atom+xml",
@@ -71,6 +71,8 @@ func TestCompressible(t *testing.T) {
 	no := []string{
 		"", "image/png", "image/jpeg", "application/octet-stream", "application/zip",
 		"application/gzip", "video/mp4", "font/woff2",
+		// Each event must reach the client as it is written.
+		"text/event-stream", "text/event-stream; charset=utf-8",
 	}
 	for _, ct := range yes {
 		if !compressible(ct) {

@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/server"
 	"github.com/gofutures/futures/runtime/server/internal/loadviews"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -47,7 +48,7 @@ const hostileSecret = "OUTSIDE-THE-STATIC-DIRECTORY-7f3a"
 type hostile struct {
 	addr     string
 	root     string // the temporary directory: no response may name it
-	logs     *lockedBuffer
+	logs     *testkit.SyncBuffer
 	recorded atomic.Int64 // after-response tasks run
 }
 
@@ -56,7 +57,7 @@ type hostile struct {
 // 8 KiB header limit.
 func startHostile(t *testing.T, tune func(*server.Config)) *hostile {
 	t.Helper()
-	h := &hostile{logs: new(lockedBuffer)}
+	h := &hostile{logs: new(testkit.SyncBuffer)}
 	h.root = t.TempDir()
 	public := filepath.Join(h.root, "public")
 	for name, content := range map[string]string{
@@ -132,7 +133,7 @@ func startHostile(t *testing.T, tune func(*server.Config)) *hostile {
 			t.Errorf("Run did not return after its context ended")
 		}
 		if t.Failed() {
-			t.Logf("server logs:\n%s", tail(h.logs.String(), 6000))
+			t.Logf("server logs:\n%s", testkit.Tail(h.logs.String(), 6000))
 		}
 	})
 	select {

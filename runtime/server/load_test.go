@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/server/internal/loadviews"
 )
 
@@ -128,21 +128,15 @@ func loadPad(i int) int {
 // tests.
 func buildLoadServer(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "loadserver")
-	args := []string{"build", "-o", bin}
+	var flags []string
 	if raceEnabled && os.Getenv("FUTURES_LOAD_SERVER_RACE") == "1" {
-		args = append(args, "-race")
+		flags = append(flags, "-race")
 	}
-	args = append(args, "github.com/gofutures/futures/runtime/server/internal/loadserver")
-	cmd := exec.Command(goTool, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build loadserver: %v\n%s", err, out)
+	dir := t.TempDir()
+	if err := testkit.Build(dir, flags, "github.com/gofutures/futures/runtime/server/internal/loadserver"); err != nil {
+		t.Fatal(err)
 	}
-	return bin
+	return filepath.Join(dir, "loadserver")
 }
 
 // TestLoadShutdown runs a real server (runtime/server.Run serving the
@@ -165,49 +159,10 @@ func TestLoadShutdown(t *testing.T) {
 	idsFile := filepath.Join(t.TempDir(), "ids.txt")
 	cmd := exec.Command(bin, "-out", idsFile, "-shutdown-timeout", loadShutdownTimeout.String(),
 		"-workers", "8", "-queue", "512")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The race detector's default 1 s sleep at exit is not the server's.
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	var exitedAt time.Time // set before exited receives
-	stdoutLines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			stdoutLines <- sc.Text()
-		}
-		close(stdoutLines)
-		err := cmd.Wait()
-		exitedAt = time.Now()
-		exited <- err
-	}()
-	waited := false // set once exited has been received from
-	t.Cleanup(func() {
-		if !waited {
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	var addr string
-	select {
-	case line, ok := <-stdoutLines:
-		var found bool
-		if addr, found = strings.CutPrefix(line, "listening "); !ok || !found {
-			t.Fatalf("loadserver said %q; stderr:\n%s", line, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("loadserver did not start; stderr:\n%s", stderr.String())
-	}
+	proc, line := testkit.Start(t, cmd, 30*time.Second, isListening)
+	addr := strings.TrimPrefix(line, "listening ")
 
 	res := &loadResult{outcome: make([]outcome, total)}
 	var (
@@ -221,7 +176,7 @@ func TestLoadShutdown(t *testing.T) {
 	sendSIGTERM := func() {
 		sigOnce.Do(func() {
 			sigSentAt = time.Now()
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			if err := proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Errorf("SIGTERM: %v", err)
 			}
 			close(sigCh)
@@ -245,21 +200,15 @@ func TestLoadShutdown(t *testing.T) {
 	loadTook := time.Since(loadStart)
 	sendSIGTERM() // in case fewer than half were answered
 
-	var exitErr error
 	select {
-	case exitErr = <-exited:
-		waited = true
+	case <-proc.Exited():
 	case <-time.After(loadShutdownTimeout + 20*time.Second):
-		cmd.Process.Kill()
-		<-exited
-		waited = true
-		t.Fatalf("loadserver did not exit %v after SIGTERM; stderr:\n%s", loadShutdownTimeout+20*time.Second, tail(stderr.String(), 4000))
+		proc.Kill()
+		t.Fatalf("loadserver did not exit %v after SIGTERM", loadShutdownTimeout+20*time.Second)
 	}
-	exitTook := exitedAt.Sub(sigSentAt)
-	var lines []string
-	for l := range stdoutLines {
-		lines = append(lines, l)
-	}
+	exitErr := proc.Err()
+	exitTook := proc.ExitedAt().Sub(sigSentAt)
+	lines := proc.Output()
 
 	// The server's figures.
 	var summary struct {
@@ -320,7 +269,7 @@ func TestLoadShutdown(t *testing.T) {
 		tasksRun, summary.TasksRecorded, summary.Final, exitTook.Round(time.Millisecond), summary.ShutdownMS, exitErr)
 
 	if exitErr != nil {
-		t.Errorf("loadserver exited with %v (Run: %q); stderr:\n%s", exitErr, summary.RunErr, tail(stderr.String(), 4000))
+		t.Errorf("loadserver exited with %v (Run: %q); stderr:\n%s", exitErr, summary.RunErr, testkit.Tail(proc.Stderr.String(), 4000))
 	}
 	if exitTook > loadShutdownTimeout+5*time.Second {
 		// Generous: the deadline covers Run; the process then only writes
@@ -351,8 +300,8 @@ func TestLoadShutdown(t *testing.T) {
 	if summary.Final.Failed != 0 || summary.Final.Rejected != 0 {
 		t.Errorf("the loop failed %d and rejected %d tasks", summary.Final.Failed, summary.Final.Rejected)
 	}
-	if strings.Contains(stderr.String(), "level=ERROR") || strings.Contains(stderr.String(), "panic") {
-		t.Errorf("the server logged errors:\n%s", tail(stderr.String(), 4000))
+	if strings.Contains(proc.Stderr.String(), "level=ERROR") || strings.Contains(proc.Stderr.String(), "panic") {
+		t.Errorf("the server logged errors:\n%s", testkit.Tail(proc.Stderr.String(), 4000))
 	}
 }
 
@@ -487,30 +436,8 @@ func connError(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
-// lockedBuffer is a bytes.Buffer safe for the writes of exec's copier and
-// the reads of the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
+// isListening reports whether line is loadserver's first, which says where
+// it listens: "listening ADDR".
+func isListening(line string) bool { return strings.HasPrefix(line, "listening ") }
 
 func first[T any](s []T, n int) []T { return s[:min(len(s), n)] }

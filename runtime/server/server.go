@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofutures/futures/runtime/internal/streams"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
 )
@@ -71,8 +72,19 @@ type Config struct {
 	// other files; negative means no cap. Hijacked connections leave the
 	// count.
 	MaxConns int
+	// MaxSockets caps the WebSockets (runtime/socket) open at once. A
+	// socket over the cap is refused with a 503 and Retry-After before
+	// its upgrade. Sockets count against MaxConns too, although net/http
+	// hands their connections over. Default: three quarters of MaxConns,
+	// so that plain requests (the page that opens the sockets) always
+	// find room; negative means no cap but MaxConns.
+	MaxSockets int
 	// ShutdownTimeout is the one deadline for the whole shutdown: requests
-	// in flight, then the task loop. Default 30s.
+	// in flight, event streams and sockets, then the task loop. Event
+	// streams (view.HandleStream) are ended at once, without their end
+	// event, so that their clients reconnect to the next server; sockets
+	// are closed with 1001 (going away) and their functions' contexts
+	// cancelled. Default 30s.
 	ShutdownTimeout time.Duration
 	// MaxBodyBytesInFlight bounds the bytes of request bodies that views
 	// hold at once, across the server (a view.BodyBudget): before reading
@@ -142,6 +154,9 @@ func (c *Config) withDefaults() error {
 	if c.MaxConns == 0 {
 		c.MaxConns = defaultMaxConns()
 	}
+	if c.MaxSockets == 0 && c.MaxConns > 0 {
+		c.MaxSockets = max(c.MaxConns-c.MaxConns/4, 1)
+	}
 	if c.StaticDir != "" && c.Static == nil {
 		// os.Root keeps symbolic links from leading out of the directory.
 		root, err := os.OpenRoot(c.StaticDir)
@@ -173,6 +188,9 @@ type ShutdownError struct {
 	// Requests is how many requests were still running when their
 	// connections were closed.
 	Requests int
+	// Sockets is how many sockets' functions had not returned by the
+	// deadline: their connections were closed.
+	Sockets int
 	// Tasks is the task loop's *taskloop.ShutdownError, if it did not run
 	// every task.
 	Tasks error
@@ -182,6 +200,9 @@ func (e *ShutdownError) Error() string {
 	var parts []string
 	if e.Requests > 0 {
 		parts = append(parts, fmt.Sprintf("%d request(s) cut off", e.Requests))
+	}
+	if e.Sockets > 0 {
+		parts = append(parts, fmt.Sprintf("%d socket(s) cut off", e.Sockets))
 	}
 	if e.Tasks != nil {
 		parts = append(parts, e.Tasks.Error())
@@ -221,9 +242,13 @@ func Run(ctx context.Context, cfg Config) error {
 	// The count of connections serving a request when the deadline
 	// passes is what the shutdown cut off.
 	connState := trackActive(&inFlight)
+	// The server's event streams and sockets: told when the shutdown
+	// starts, and the sockets counted, capped and waited for.
+	longLived := streams.New(cfg.WriteTimeout, cfg.MaxSockets)
 	var conns *connLimiter
 	if cfg.MaxConns > 0 {
 		conns = newConnLimiter(cfg.MaxConns, log)
+		conns.extra = longLived.Sockets
 		listeners = slices.Clone(listeners) // not the caller's Config.Listeners
 		for i, ln := range listeners {
 			listeners[i] = conns.listener(ln)
@@ -247,7 +272,7 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context {
-			base := context.WithoutCancel(ctx)
+			base := streams.With(context.WithoutCancel(ctx), longLived)
 			if cfg.Loop != nil {
 				base = taskloop.WithLoop(base, cfg.Loop)
 			}
@@ -300,6 +325,10 @@ func Run(ctx context.Context, cfg Config) error {
 	sdCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	var sdErr ShutdownError
+	// Streams and sockets never end by themselves: end them first, so
+	// that Shutdown, which waits for responses to finish, does not wait
+	// for them until the deadline.
+	longLived.Stop()
 	if err := srv.Shutdown(sdCtx); err != nil {
 		// The deadline passed with requests still running: cut them off.
 		sdErr.Requests = int(inFlight.Load())
@@ -309,6 +338,10 @@ func Run(ctx context.Context, cfg Config) error {
 		srv.Close()
 	}
 	wg.Wait()
+	// Sockets have left net/http: Shutdown does not wait for them.
+	if killed := longLived.Wait(sdCtx); killed > 0 {
+		sdErr.Sockets = killed
+	}
 	if conns != nil {
 		conns.wait() // the connections being refused, a second at most
 	}
@@ -318,8 +351,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	took := time.Since(started).Round(time.Millisecond)
-	if sdErr.Requests > 0 || sdErr.Tasks != nil {
-		log.Error("server stopped before everything finished", "took", took, "requests_cut_off", sdErr.Requests, "tasks", sdErr.Tasks)
+	if sdErr.Requests > 0 || sdErr.Sockets > 0 || sdErr.Tasks != nil {
+		log.Error("server stopped before everything finished", "took", took, "requests_cut_off", sdErr.Requests, "sockets_cut_off", sdErr.Sockets, "tasks", sdErr.Tasks)
 		if failure == nil {
 			return &sdErr
 		}

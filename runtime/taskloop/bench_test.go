@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gofutures/futures/runtime/taskloop"
 )
@@ -49,7 +50,7 @@ func BenchmarkThroughput(b *testing.B) {
 		for b.Loop() {
 			wg.Add(1)
 			go func() {
-				work(workSize) // noinline: not optimized away
+				_ = work(workSize) // noinline: not optimized away
 				wg.Done()
 			}()
 		}
@@ -112,4 +113,43 @@ func BenchmarkLatency(b *testing.B) {
 			sink = v
 		}
 	})
+}
+
+// BenchmarkWatchedContext is BenchmarkLatency for a task that watches its
+// context, as any task doing I/O does: the link to the loop's hard stop
+// (or, without a loop, the caller's context), and the timer of a timeout,
+// which outlive the function and must not keep the task alive.
+func BenchmarkWatchedContext(b *testing.B) {
+	fn := func(ctx context.Context) (int, error) {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		default:
+		}
+		return work(workSize), nil
+	}
+	caller, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		loop bool
+		spec taskloop.Spec
+	}{
+		{"loop", true, taskloop.Spec{Name: "bench"}},
+		{"loop-timeout", true, taskloop.Spec{Name: "bench", Timeout: time.Minute}},
+		{"no-loop", false, taskloop.Spec{Name: "bench"}},
+		{"no-loop-timeout", false, taskloop.Spec{Name: "bench", Timeout: time.Minute}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var l *taskloop.Loop
+			if c.loop {
+				l = benchLoop(b)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				v, _ := taskloop.Submit(caller, l, c.spec, fn).Await(caller)
+				sink = v
+			}
+		})
+	}
 }

@@ -8,8 +8,18 @@
 // keep the values of the context they were submitted with, but not its
 // cancellation or deadline: a task outlives the code that started it. Its
 // context is cancelled by its own timeout, by Future.Cancel, when the loop
-// stops, or when the request that started it is abandoned (see Request
-// scopes).
+// stops while it runs, or when the request that started it is abandoned
+// (see Request scopes).
+//
+// A task's context also outlives its function, as a context passed to a
+// direct call does: what the function returns may go on using it (a
+// channel that a goroutine feeds, a response body, *sql.Rows). It is not
+// cancelled when the function returns, but when the future is cancelled
+// (Future.Cancel works after the task has ended too), when the timeout of
+// the attempt that returned fires, or, without a loop, when the caller's
+// context ends. An attempt that fails has its context cancelled at once:
+// its value is dropped. Such a context never keeps itself alive: once
+// nothing refers to it, it is collected, deadline or not.
 //
 // Generated code calls Async and Later, which find the loop in the context
 // (WithLoop) or the process default (SetDefault). With no loop at all, the
@@ -82,6 +92,19 @@
 // off by a Shutdown deadline. Shutdown's error counts the tasks it did not
 // run.
 //
+// # Observing the loop
+//
+// Options.Hooks sees every attempt (Hooks), every task that did not run
+// (DropHooks), every submission with the task's arguments (SubmitHooks)
+// and the loop itself, for gauges of its Stats (LoopHooks), each optional
+// interface found by a type assertion. runtime/telemetry's hooks trace
+// and measure tasks with OpenTelemetry; runtime/futurestest's record what
+// code schedules, for tests. The loop's log lines are written with the
+// context of the attempt or of the submitter, and carry the request's ID,
+// so that a tracing log handler joins them to their trace. A loop works
+// inside a testing/synctest bubble, on its fake clock, when it is created
+// and shut down there.
+//
 // # Cost and ownership
 //
 // The loop owns its worker goroutines, started by Start and ended by
@@ -108,7 +131,8 @@
 //     [Spec.Durable], [Spec.Cron], [Spec.Unique], [Spec.Priority] and
 //     [Spec.Limit]; [Unique], with [Unique.ByArgs], [Unique.ByQueue],
 //     [Unique.Period] and [Unique.States];
-//   - [Async] and [Later]; for durable tasks [AsyncDurable],
+//   - [Async] and [Later], and [AsyncWith] and [LaterWith] for tasks
+//     with parameters; for durable tasks [AsyncDurable],
 //     [LaterDurable], [DecodeArgs] and [Receipt]; for unique tasks
 //     [AsyncUnique] and [LaterUnique];
 //   - [Definition], with [Definition.Spec], [Definition.Run] and

@@ -53,7 +53,7 @@ type Backend interface {
 // enqueueSpec is how a durable task's insert runs on the loop: its retries
 // and timeout are the task's, not the insert's.
 func enqueueSpec(spec Spec) Spec {
-	return Spec{Name: spec.Name, Queue: spec.Queue, Retries: 2, Backoff: 100 * time.Millisecond, Timeout: 30 * time.Second}
+	return Spec{Name: spec.Name, Queue: spec.Queue, Retries: 2, Backoff: 100 * time.Millisecond, Timeout: 30 * time.Second, Durable: true, enqueue: true}
 }
 
 type afterResponseKey struct{}
@@ -75,10 +75,16 @@ func IgnoresTx(ctx context.Context) bool { return afterResponse(ctx) }
 // on the backend (inserted by a loop worker, or at once in the caller when
 // ctx carries a transaction, so that the job exists if and only if the
 // transaction commits) and the future resolves when it is stored. Without
-// a backend, fn runs like any task of Async, and the future resolves when
-// it has run.
+// a backend, fn runs like any task of Async (from its arguments' JSON with
+// Options.DurableJSON), and the future resolves when it has run.
 func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
 	l := From(ctx)
+	f := asyncDurable(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, false, f)
+	return f
+}
+
+func asyncDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
 	if l == nil || l.opts.Backend == nil {
 		t, f, dup, err := newDurableTask(l, spec, args, fn)
 		switch {
@@ -99,12 +105,12 @@ func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 		// the transaction, so a retry could only fail again.
 		once := enqueueSpec(spec)
 		once.Retries = 0
-		return Submit(ctx, nil, once, enqueue)
+		return submitQuiet(ctx, nil, once, enqueue)
 	case l.closingFlag.Load():
 		// The loop takes no new tasks while it shuts down, but its backend
 		// still works jobs, which may start durable tasks of their own:
 		// store those in the caller rather than fail them.
-		return Submit(ctx, nil, enqueueSpec(spec), enqueue)
+		return submitQuiet(ctx, nil, enqueueSpec(spec), enqueue)
 	}
 	// Once stored, the job belongs to no request: the insert is not
 	// cancelled with the request that asked for it.
@@ -119,32 +125,68 @@ func LaterDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 		return AsyncDurable(ctx, spec, args, fn)
 	}
 	l := From(ctx)
+	f, later := laterDurable(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, later, f)
+	return f
+}
+
+func laterDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) (*future.Future[Receipt], bool) {
 	if l == nil || l.opts.Backend == nil {
 		t, f, dup, err := newDurableTask(l, spec, args, fn)
 		switch {
 		case err != nil:
-			return future.Failed[Receipt](err)
+			return future.Failed[Receipt](err), false
 		case dup:
-			return future.Resolved(Receipt{Duplicate: true})
+			return future.Resolved(Receipt{Duplicate: true}), false
 		}
 		return laterTask(ctx, scopeFrom(ctx), l, t, f)
 	}
 	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
 	if err != nil {
-		return future.Failed[Receipt](err)
+		return future.Failed[Receipt](err), false
 	}
-	return Later(context.WithValue(ctx, afterResponseKey{}, true), enqueueSpec(spec), enqueue)
+	return laterQuiet(context.WithValue(ctx, afterResponseKey{}, true), l, enqueueSpec(spec), enqueue)
 }
+
+// durableRun is what runs a durable task on l, which has no backend: fn,
+// or, with Options.DurableJSON, the task's registered RunJSON on its
+// arguments' JSON, as a backend's worker would run it.
+func (l *Loop) durableRun(spec Spec, args any, fn func(context.Context) error) (func(context.Context) error, error) {
+	if l == nil || !l.opts.DurableJSON {
+		return fn, nil
+	}
+	data, err := json.Marshal(args)
+	if err != nil {
+		return nil, &TaskError{Name: spec.Name, Err: fmt.Errorf("encoding arguments: %w", err)}
+	}
+	l.mu.Lock()
+	d := l.defs[spec.Name]
+	l.mu.Unlock()
+	if d == nil || d.RunJSON == nil {
+		return nil, &TaskError{Name: spec.Name, Err: fmt.Errorf("%w: a worker could not run its job (register the package's tasks with the loop: RegisterTasks)", ErrNotRegistered)}
+	}
+	return func(ctx context.Context) error { return d.RunJSON(ctx, data) }, nil
+}
+
+// ErrNotRegistered is the error of a durable task submitted to a loop with
+// Options.DurableJSON that does not know it: a backend's worker would not
+// run its job either.
+var ErrNotRegistered = errors.New("taskloop: durable task not registered")
 
 func runReceipt(fn func(context.Context) error) func(context.Context) (Receipt, error) {
 	return func(ctx context.Context) (Receipt, error) { return Receipt{}, fn(ctx) }
 }
 
 // newDurableTask makes the task that runs a durable task on l (nil: in
-// the caller) when there is no backend. With Spec.Unique on a loop, it
-// claims the task's key first, and reports dup for a duplicate, which
-// does not run: as with a backend, its future resolves at once.
+// the caller) when there is no backend (see durableRun). With Spec.Unique
+// on a loop, it claims the task's key first, and reports dup for a
+// duplicate, which does not run: as with a backend, its future resolves
+// at once.
 func newDurableTask[A any](l *Loop, spec Spec, args A, fn func(context.Context) error) (*task, *future.Future[Receipt], bool, error) {
+	fn, err := l.durableRun(spec, args, fn)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	if l == nil || spec.Unique == nil {
 		t, f := newTask(l, spec, runReceipt(fn))
 		return t, f, false, nil

@@ -83,6 +83,15 @@ type Options struct {
 	// starts it in Start and stops it at the end of Shutdown. Default: none,
 	// and durable tasks run here, which the loop logs once.
 	Backend Backend
+	// DurableJSON, on a loop without a Backend, runs each durable task as
+	// a backend's worker runs its job: its arguments are encoded as JSON
+	// when it is submitted, and its registered Definition.RunJSON decodes
+	// and runs them, so that arguments that would not survive the trip
+	// (unexported fields, values that do not encode or decode alike) fail
+	// here too. A durable task that is not registered with the loop then
+	// fails with ErrNotRegistered. runtime/futurestest sets it. Default:
+	// false, and durable tasks run with their arguments as passed.
+	DurableJSON bool
 }
 
 func (o Options) withDefaults() Options {
@@ -118,8 +127,9 @@ const maxInlineDepth = 128
 // Loop is an in-process task loop. Create it with New, then Start it; every
 // method is safe for concurrent use.
 type Loop struct {
-	opts  Options
-	queue chan *task // ready tasks; those that do not fit wait in overflow
+	opts        Options
+	submitHooks SubmitHooks // Options.Hooks, when it implements SubmitHooks
+	queue       chan *task  // ready tasks; those that do not fit wait in overflow
 
 	// backlog counts the accepted tasks that wait: ready (in the queue or
 	// its overflow) or on the timer heap. New tasks are admitted while it
@@ -153,6 +163,7 @@ type Loop struct {
 
 	mu             sync.Mutex
 	state          loopState
+	manual         bool        // driven by runtime/futurestest: see manual.go
 	timers         timerHeap   // tasks waiting for a delay, an interval or a retry
 	timer          *time.Timer // fires when timers[0] is due; nil until first needed
 	timerSeq       uint64      // orders tasks due at the same time
@@ -192,6 +203,10 @@ func New(opts Options) *Loop {
 		epoch:        time.Now(),
 	}
 	l.stopCtx, l.stopCancel = context.WithCancelCause(context.Background())
+	l.submitHooks, _ = opts.Hooks.(SubmitHooks)
+	if h, ok := opts.Hooks.(LoopHooks); ok {
+		h.ObserveLoop(l)
+	}
 	return l
 }
 
@@ -205,6 +220,10 @@ func (l *Loop) Start(ctx context.Context) error {
 	if l.state != created {
 		l.mu.Unlock()
 		return errors.New("taskloop: Start called twice or after Shutdown")
+	}
+	if l.manual {
+		l.mu.Unlock()
+		return errManual
 	}
 	// Periodic tasks and durable jobs run with Start's values and this
 	// loop, so that the tasks they start find it.
@@ -306,7 +325,11 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	l.mu.Lock()
 	switch l.state {
 	case created:
-		l.startLocked()
+		if l.manual {
+			close(l.exited) // it never had workers
+		} else {
+			l.startLocked()
+		}
 	case closing:
 		l.mu.Unlock()
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,14 @@ import (
 // it is cancelled if the request's context ends before the handler
 // returns. Every submitted task's future resolves exactly once.
 func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
+	f := submitQuiet(ctx, l, spec, fn)
+	notifySubmitted(ctx, l, spec, any(nil), false, f)
+	return f
+}
+
+// submitQuiet is Submit without telling SubmitHooks: for the submissions
+// that AsyncDurable and LaterDurable make, which tell them themselves.
+func submitQuiet[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
 	t, f := newTask(l, spec, fn)
 	return submitTask(ctx, l, t, f)
 }
@@ -46,6 +55,17 @@ func Async[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 	return Submit(ctx, From(ctx), spec, fn)
 }
 
+// AsyncWith is Async for generated code, which also hands over the task's
+// arguments: args, the struct of the parameters that fn passes on. The
+// loop never reads them; it gives them to SubmitHooks (see Submission),
+// and costs nothing more when there are none.
+func AsyncWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
+	l := From(ctx)
+	f := submitQuiet(ctx, l, spec, fn)
+	notifySubmitted(ctx, l, spec, args, false, f)
+	return f
+}
+
 // submitUntracked is Submit for work that belongs to no request once
 // submitted: a durable task's insert, a periodic schedule.
 func submitUntracked[T any](ctx context.Context, l *Loop, spec Spec, forced bool, fn func(context.Context) (T, error)) *future.Future[T] {
@@ -60,6 +80,11 @@ func dispatch(ctx context.Context, t *task, stop context.Context, forced bool) {
 	l := t.loop
 	if l == nil {
 		t.Context.Init(valuesOf(ctx), stop)
+		// The task's context follows the caller's after the function has
+		// returned too, weakly (see finish). Linking weakly from the start
+		// costs less than relinking then; while the task runs, its
+		// goroutine holds it.
+		t.Context.Release()
 		t.runSync()
 		return
 	}
@@ -312,18 +337,28 @@ func (l *Loop) reject(ctx context.Context, t *task, err error) {
 // line with its name, the error and the ID of the request it came from,
 // and DropHooks. ctx carries the submitter's values.
 func (l *Loop) dropped(ctx context.Context, t *task, msg string, err error) {
-	attrs := []any{"task", t.spec.Name, "err", err}
-	if id := RequestID(ctx); id != "" {
-		attrs = append(attrs, "request_id", id)
-	}
-	l.opts.Logger.Warn(msg, attrs...)
+	l.log(ctx, slog.LevelWarn, msg, "task", t.spec.Name, "err", err)
 	if h, ok := l.opts.Hooks.(DropHooks); ok {
 		h.TaskDropped(ctx, Event{
-			Name: t.spec.Name, Queue: t.spec.Queue,
+			Name: t.spec.Name, Queue: t.spec.Queue, Durable: t.spec.Durable, Enqueue: t.spec.enqueue,
 			Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1,
 			Started: time.Now(), Err: err,
 		})
 	}
+}
+
+// log writes a line about a task to the loop's logger with ctx, the
+// submitter's or the attempt's, so that a handler can add the trace that
+// ctx carries (runtime/telemetry's does), and with the ID of the request
+// that submitted the task, when there was one.
+func (l *Loop) log(ctx context.Context, level slog.Level, msg string, attrs ...any) {
+	if !l.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	if id := RequestID(ctx); id != "" {
+		attrs = append(attrs, "request_id", id)
+	}
+	l.opts.Logger.Log(ctx, level, msg, attrs...)
 }
 
 // gate is where submitters wait for room in the queue (policy Block), in

@@ -80,7 +80,7 @@ func (l *Loop) Register(defs ...Definition) error {
 			return err
 		}
 	}
-	if backend == nil && len(durable) > 0 {
+	if backend == nil && len(durable) > 0 && !l.opts.DurableJSON {
 		l.warnNotDurable.Do(func() {
 			l.opts.Logger.Info("durable tasks run in this process: a job is lost if the process stops before it ends; give the loop a backend (runtime/durable) to make them durable",
 				"task", durable[0].Spec.Name)
@@ -94,7 +94,7 @@ func (l *Loop) Register(defs ...Definition) error {
 		d := d
 		l.defs[d.Spec.Name] = &d
 		if d.Spec.periodic() && !(d.Spec.Durable && backend != nil) {
-			if l.state == started {
+			if l.state == started || l.manual {
 				start = append(start, &d)
 			} else {
 				l.unstarted = append(l.unstarted, &d)
@@ -113,9 +113,10 @@ func (l *Loop) Register(defs ...Definition) error {
 // part of the program, not of its load: it takes its place in the queue
 // even past the bound, never refused for room.
 func (l *Loop) startSchedule(ctx context.Context, d *Definition) {
-	submitUntracked(ctx, l, d.Spec, true, func(ctx context.Context) (struct{}, error) {
+	f := submitUntracked(ctx, l, d.Spec, true, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, d.Run(ctx)
 	})
+	notifySubmitted(ctx, l, d.Spec, any(nil), false, f)
 }
 
 // Definitions returns the registered definitions, sorted by name.

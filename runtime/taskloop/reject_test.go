@@ -2,7 +2,6 @@ package taskloop_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,36 +15,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 )
 
-// syncBuffer is a bytes.Buffer for a logger that several goroutines use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // jsonLogger returns a logger of JSON lines and the buffer it writes to.
-func jsonLogger() (*slog.Logger, *syncBuffer) {
-	buf := new(syncBuffer)
+func jsonLogger() (*slog.Logger, *testkit.SyncBuffer) {
+	buf := new(testkit.SyncBuffer)
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
 // warnings returns the Warn records of logs that name task.
-func warnings(t testing.TB, logs *syncBuffer, task string) []map[string]any {
+func warnings(t testing.TB, logs *testkit.SyncBuffer, task string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))

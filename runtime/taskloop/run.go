@@ -3,10 +3,12 @@ package taskloop
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime/debug"
 	"time"
 
 	"github.com/gofutures/futures/runtime/future"
+	"github.com/gofutures/futures/runtime/internal/runctx"
 )
 
 // help runs t, which a goroutine inside another task of l awaits, in that
@@ -73,13 +75,13 @@ func (l *Loop) execute(slot int, t *task) {
 		return
 	}
 	if l.startAttempt(t) {
-		err := t.attempt(l) // runtime.Goexit leaves here with t in its slot: see work
+		actx, err := t.attempt(l) // runtime.Goexit leaves here with t in its slot: see work
 		l.stats.running.Add(-1)
 		l.release(t)
 		// t stays in its slot until its fate is decided (retry, settle,
 		// reschedule), so that a hard stop in between finds it there and
 		// fails it with ErrStopped.
-		l.decide(t, err)
+		l.decide(actx, t, err)
 	} else {
 		l.release(t)
 	}
@@ -120,10 +122,10 @@ func (l *Loop) executeInline(t, parent *task, depth int32) {
 		}
 	}()
 	if l.startAttempt(t) {
-		err := t.attempt(l)
+		actx, err := t.attempt(l)
 		l.stats.running.Add(-1)
 		l.release(t)
-		l.decide(t, err)
+		l.decide(actx, t, err)
 	} else {
 		l.release(t)
 	}
@@ -149,17 +151,18 @@ func (l *Loop) startAttempt(t *task) bool {
 // decide does what follows an attempt of t that ended with err: a retry,
 // the task's end, or a periodic task's next run. A task that waits again
 // takes its place in the backlog without asking: it was accepted once.
-func (l *Loop) decide(t *task, err error) {
+// actx is the attempt's context, for the log.
+func (l *Loop) decide(actx context.Context, t *task, err error) {
 	if err != nil && t.shouldRetry(err) {
 		l.stats.retried.Add(1)
 		d := t.spec.RetryDelay(int(t.attempts.Load()), l.opts.MaxBackoff)
-		l.opts.Logger.Debug("task failed, retrying", "task", t.spec.Name, "attempt", t.attempts.Load(), "retry_in", d, "err", err)
+		l.log(actx, slog.LevelDebug, "task failed, retrying", "task", t.spec.Name, "attempt", t.attempts.Load(), "retry_in", d, "err", err)
 		l.backlog.Add(1)
 		l.after(t, d)
 		return
 	}
 	if err != nil {
-		l.opts.Logger.Warn("task failed", "task", t.spec.Name, "attempts", t.attempts.Load(), "err", err)
+		l.log(actx, slog.LevelWarn, "task failed", "task", t.spec.Name, "attempts", t.attempts.Load(), "err", err)
 	}
 	if !t.periodic() {
 		l.settle(t, err)
@@ -207,13 +210,23 @@ func (t *task) begin() {
 }
 
 // attempt runs the function once under the task's timeout, turning a panic
-// or runtime.Goexit into an error. l may be nil (synchronous run).
-func (t *task) attempt(l *Loop) (err error) {
+// or runtime.Goexit into an error, and returns the attempt's context (the
+// one Hooks.TaskStarted returned, for the logs that follow) with the
+// error. l may be nil (synchronous run).
+//
+// The attempt's context is not cancelled when the function returns: what a
+// successful attempt returns may go on using it until its timeout (see
+// finish). A failed attempt's is, at once, as its value is dropped.
+func (t *task) attempt(l *Loop) (actx context.Context, err error) {
 	ctx := context.Context(t)
 	if t.spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.spec.Timeout)
-		defer cancel()
+		timeout := runctx.NewTimeout(t, t.spec.Timeout)
+		defer func() {
+			if err != nil {
+				timeout.Stop()
+			}
+		}()
+		ctx = timeout
 	}
 	var hooks Hooks
 	if l != nil {
@@ -221,19 +234,23 @@ func (t *task) attempt(l *Loop) (err error) {
 	}
 	var ev Event // only with hooks: time.Now is a good part of a trivial task's cost
 	if hooks != nil {
-		ev = Event{Name: t.spec.Name, Queue: t.spec.Queue, Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1, Started: time.Now()}
+		ev = Event{
+			Name: t.spec.Name, Queue: t.spec.Queue, Durable: t.spec.Durable, Enqueue: t.spec.enqueue,
+			Attempt: int(t.attempts.Load()), MaxAttempts: t.spec.Retries + 1, Started: time.Now(),
+		}
 		if hctx := hooks.TaskStarted(ctx, ev); hctx != nil {
 			ctx = hctx
 		}
 	}
 	returned, goexit := false, false
 	defer func() {
+		actx = ctx // also after a panic
 		if !returned {
 			if r := recover(); r != nil {
 				err = &future.PanicError{Value: r, Stack: debug.Stack()}
 				if l != nil {
 					l.stats.panicked.Add(1)
-					l.opts.Logger.Error("task panicked", "task", t.spec.Name, "attempt", t.attempts.Load(), "panic", r, "stack", string(err.(*future.PanicError).Stack))
+					l.log(ctx, slog.LevelError, "task panicked", "task", t.spec.Name, "attempt", t.attempts.Load(), "panic", r, "stack", string(err.(*future.PanicError).Stack))
 				}
 			} else {
 				err, goexit = ErrGoexit, true
@@ -249,7 +266,7 @@ func (t *task) attempt(l *Loop) (err error) {
 	}()
 	err = t.impl.call(ctx)
 	returned = true
-	return err
+	return ctx, err
 }
 
 // runSync runs t in the calling goroutine: the loop-less mode.
@@ -285,7 +302,7 @@ func (t *task) attemptSync() error {
 		}
 	}()
 	t.begin()
-	err := t.attempt(nil)
+	_, err := t.attempt(nil)
 	exited = false
 	return err
 }

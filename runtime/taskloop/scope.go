@@ -111,25 +111,40 @@ func scopeFrom(ctx context.Context) *Scope {
 // connection's next request only once the task has returned. Run a loop
 // where that matters.
 func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
+	return LaterWith(ctx, spec, any(nil), fn)
+}
+
+// LaterWith is Later for generated code, which also hands over the task's
+// arguments, as AsyncWith does.
+func LaterWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
+	l := From(ctx)
+	f, later := laterQuiet(ctx, l, spec, fn)
+	notifySubmitted(ctx, l, spec, args, later, f)
+	return f
+}
+
+// laterQuiet is Later on l without telling SubmitHooks; it reports whether
+// the task waits for a request scope to close.
+func laterQuiet[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) (*future.Future[T], bool) {
 	s := scopeFrom(ctx)
 	if s == nil {
-		return Async(ctx, spec, fn)
+		return submitQuiet(ctx, l, spec, fn), false
 	}
-	l := From(ctx)
 	t, f := newTask(l, spec, fn)
 	return laterTask(ctx, s, l, t, f)
 }
 
 // laterTask is Later for a task made already: t, of future f, bound for
-// l, in scope s.
-func laterTask[T any](ctx context.Context, s *Scope, l *Loop, t *task, f *future.Future[T]) *future.Future[T] {
+// l, in scope s; it reports whether the task waits for s to close.
+func laterTask[T any](ctx context.Context, s *Scope, l *Loop, t *task, f *future.Future[T]) (*future.Future[T], bool) {
 	if l != nil && !l.waitRoomForLater(ctx, t) {
-		return f
+		return f, false
 	}
 	if !s.add(pendingTask{ctx: ctx, t: t}) {
 		dispatch(ctx, t, ctx, false)
+		return f, false
 	}
-	return f
+	return f, true
 }
 
 // add keeps p until Close, in s or, if s has closed, in the nearest
@@ -157,8 +172,11 @@ func (s *Scope) track(t *task) {
 		return
 	}
 	if len(s.started) == cap(s.started) && len(s.started) >= 8 {
-		// A view that starts many tasks holds only the unfinished ones.
-		s.started = slices.DeleteFunc(s.started, func(t *task) bool { return t.settled.Load() })
+		// A view that starts many tasks holds only those that CancelTasks
+		// could still reach: unfinished ones, and finished ones whose
+		// context lives on for what they returned (a failed task's has
+		// ended).
+		s.started = slices.DeleteFunc(s.started, func(t *task) bool { return t.settled.Load() && t.Err() != nil })
 	}
 	s.started = append(s.started, t)
 }
@@ -226,7 +244,7 @@ func (s *Scope) Abort(err error) {
 // CancelTasks cancels the tasks started with Async (or Submit) under the
 // scope's context while it was open, as Future.Cancel does: those that
 // have not started end with context.Canceled, the running ones see their
-// context cancelled. A handler calls it when its request's context ended
+// context cancelled, and so does what finished ones returned. A handler calls it when its request's context ended
 // before it returned (a deadline, a client gone): nobody is left to use
 // what those tasks make. After-response tasks (Later) are not affected.
 // Views and Middleware do it themselves.

@@ -22,7 +22,8 @@ type Spec struct {
 	// MaxBackoff. Default: 500ms.
 	Backoff time.Duration
 	// Timeout, when positive, bounds each attempt: its context is cancelled
-	// when the timeout passes.
+	// when the timeout passes, also after a successful attempt has
+	// returned, for what it returned (see the package documentation).
 	Timeout time.Duration
 	// Delay, when positive, starts the task that much later (Django Futures'
 	// deadline). Without a loop, Delay is ignored and the task runs now.
@@ -58,6 +59,10 @@ type Spec struct {
 	// once on a loop; the next ones wait, in order, for one to end. On a
 	// durable backend it is the limit in each worker process.
 	Limit int
+
+	// enqueue marks the spec of the loop task that stores a durable
+	// task's job on the backend (see enqueueSpec), for Event.Enqueue.
+	enqueue bool
 }
 
 // Schedule gives the times of a periodic task (Spec.Cron): Next returns

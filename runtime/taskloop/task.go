@@ -180,10 +180,29 @@ func (l *Loop) settleCounting(t *task, err error, also *atomic.Int64) bool {
 	return true
 }
 
-// finish releases t's context and resolves its future, wrapping an error in
-// a *TaskError, then wakes the goroutines that help it.
+// finish resolves t's future, wrapping an error in a *TaskError, then wakes
+// the goroutines that help it.
+//
+// A task that failed has its context cancelled: its value is dropped, so
+// nothing it made is left to use the context. A task that succeeded keeps
+// its context live, because what it returned may still use it (a channel
+// that a goroutine feeds, a response body): the context ends when the
+// future is cancelled, the timeout of the last attempt fires, or, without
+// a loop, the caller's context ends. The link to whatever would otherwise
+// keep it alive is dropped or weakened here: on a loop, the context no
+// longer follows the loop's hard stop, which is about running tasks;
+// without a loop, it goes on following the caller's context, weakly, so
+// that a caller's context that lives long does not collect the contexts
+// of every task it ran.
 func (t *task) finish(err error) {
-	t.Context.Cancel(context.Canceled)
+	switch {
+	case err != nil:
+		t.Context.Cancel(context.Canceled)
+	case t.loop != nil:
+		t.Context.Detach()
+	default:
+		t.Context.Release()
+	}
 	if err != nil {
 		var te *TaskError
 		if !errors.As(err, &te) || te.Name != t.spec.Name {
@@ -223,8 +242,14 @@ func (t *task) waitChan() chan struct{} {
 
 // cancel is the task future's Cancel: it cancels the task's context and
 // ends it now if it is waiting on a timer or has not been dispatched yet.
+// Once the task has ended, it still cancels the context, which what the
+// task returned may use.
 func (t *task) cancel() {
-	if t.settled.Load() || !t.cancelled.CompareAndSwap(false, true) {
+	if t.settled.Load() {
+		t.Context.Cancel(context.Canceled)
+		return
+	}
+	if !t.cancelled.CompareAndSwap(false, true) {
 		return
 	}
 	t.Context.Cancel(context.Canceled)

@@ -197,15 +197,21 @@ func follow[T any](e *uniqueEntry) *future.Future[T] {
 	return f
 }
 
-// AsyncUnique is Async for a task with Spec.Unique, whose arguments args
-// (encoded as JSON when Unique.ByArgs) tell duplicates apart: on a loop, a
-// task that matches one already there (see Unique) does not run, and its
-// future resolves with the original's result. With no loop, or a nil
-// Spec.Unique, it is Async.
+// AsyncUnique is AsyncWith for a task with Spec.Unique, whose arguments
+// args (encoded as JSON when Unique.ByArgs) tell duplicates apart: on a
+// loop, a task that matches one already there (see Unique) does not run,
+// and its future resolves with the original's result. With no loop, or a
+// nil Spec.Unique, it is AsyncWith. SubmitHooks hear of duplicates too.
 func AsyncUnique[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
+	f := asyncUnique(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, false, f)
+	return f
+}
+
+func asyncUnique[A, T any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	if l == nil || spec.Unique == nil {
-		return Submit(ctx, l, spec, fn)
+		return submitQuiet(ctx, l, spec, fn)
 	}
 	t, f, dup, err := newUniqueTask(l, spec, args, fn)
 	switch {
@@ -217,24 +223,30 @@ func AsyncUnique[A, T any](ctx context.Context, spec Spec, args A, fn func(conte
 	return submitTask(ctx, l, t, f)
 }
 
-// LaterUnique is Later for a task with Spec.Unique, as AsyncUnique is
-// Async: a duplicate of a task that waits for the end of its request, or
-// runs, does not run.
+// LaterUnique is LaterWith for a task with Spec.Unique, as AsyncUnique is
+// AsyncWith: a duplicate of a task that waits for the end of its request,
+// or runs, does not run.
 func LaterUnique[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	s := scopeFrom(ctx)
 	if s == nil {
 		return AsyncUnique(ctx, spec, args, fn)
 	}
 	l := From(ctx)
+	f, later := laterUnique(ctx, s, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, later, f)
+	return f
+}
+
+func laterUnique[A, T any](ctx context.Context, s *Scope, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) (*future.Future[T], bool) {
 	if l == nil || spec.Unique == nil {
-		return Later(ctx, spec, fn)
+		return laterQuiet(ctx, l, spec, fn)
 	}
 	t, f, dup, err := newUniqueTask(l, spec, args, fn)
 	switch {
 	case err != nil:
-		return future.Failed[T](err)
+		return future.Failed[T](err), false
 	case dup != nil:
-		return dup
+		return dup, false
 	}
 	return laterTask(ctx, s, l, t, f)
 }

@@ -43,6 +43,14 @@ func (e *ConflictError) Error() string {
 // handle registers h on mux at spec.Pattern, returning a *ConflictError
 // instead of ServeMux's panic when the pattern conflicts with one already
 // there.
+// HandleHTTP registers h on mux at pattern as Handle registers a view,
+// under name: a pattern that conflicts with one registered before fails
+// with a *ConflictError that names both, where mux.Handle would panic.
+// runtime/socket registers its sockets with it.
+func HandleHTTP(mux *http.ServeMux, name, pattern string, h http.Handler) error {
+	return handle(mux, &Spec{Name: name, Pattern: pattern}, h)
+}
+
 func handle(mux *http.ServeMux, spec *Spec, h http.Handler) (err error) {
 	defer func() {
 		p := recover()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -33,7 +34,7 @@ type publicError struct{ statusError }
 func (e publicError) PublicMessage() string { return "public: " + e.text }
 
 // failing registers a view at GET /x that returns err.
-func failing(t *testing.T, err error) (*http.ServeMux, *logBuffer) {
+func failing(t *testing.T, err error) (*http.ServeMux, *testkit.SyncBuffer) {
 	t.Helper()
 	return handle(t, view.Spec{Name: "test.Fail", Pattern: "GET /x"}, func(context.Context, *http.Request) (string, error) {
 		return "", err

@@ -12,11 +12,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/view"
 )
 
@@ -24,35 +24,16 @@ import (
 // loops and their connections are closed by the tests that start them.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// logBuffer is a bytes.Buffer safe for the concurrent writes of a server's
-// goroutines and the reads of the test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newLogger returns a logger that writes JSON at Debug level into a buffer
 // the test can read.
-func newLogger() (*slog.Logger, *logBuffer) {
-	buf := new(logBuffer)
+func newLogger() (*slog.Logger, *testkit.SyncBuffer) {
+	buf := new(testkit.SyncBuffer)
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
 // handle registers fn at spec.Pattern on a new mux with a logger whose
 // output the test gets back.
-func handle[T any](t *testing.T, spec view.Spec, fn func(context.Context, *http.Request) (T, error), opts ...view.Option) (*http.ServeMux, *logBuffer) {
+func handle[T any](t *testing.T, spec view.Spec, fn func(context.Context, *http.Request) (T, error), opts ...view.Option) (*http.ServeMux, *testkit.SyncBuffer) {
 	t.Helper()
 	logger, logs := newLogger()
 	mux := http.NewServeMux()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,14 +52,14 @@ func (h *handler[T]) render(ctx context.Context, w http.ResponseWriter, r *http.
 	if h.tmpl != nil && prefersHTML(r.Header.Get("Accept")) {
 		if err := h.tmpl.Execute(buf, v); err != nil {
 			id := idOf(ctx, r)
-			h.c.logger.Error("view template failed", "view", h.spec.Name, "template", h.spec.Template, "request_id", id, "err", err)
+			h.log(ctx, r, slog.LevelError, "view template failed", "view", h.spec.Name, "template", h.spec.Template, "err", err)
 			writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 			return
 		}
 		contentType = "text/html; charset=utf-8"
 	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
 		id := idOf(ctx, r)
-		h.c.logger.Error("view result is not JSON", "view", h.spec.Name, "request_id", id, "err", err)
+		h.log(ctx, r, slog.LevelError, "view result is not JSON", "view", h.spec.Name, "err", err)
 		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/view"
 )
 
@@ -161,7 +162,7 @@ func TestHandleEmptyOtherStatus(t *testing.T) {
 
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
-func templateView(t *testing.T, tmpl string, files fstest.MapFS, opts ...view.Option) (*http.ServeMux, *logBuffer) {
+func templateView(t *testing.T, tmpl string, files fstest.MapFS, opts ...view.Option) (*http.ServeMux, *testkit.SyncBuffer) {
 	t.Helper()
 	return handle(t, view.Spec{Name: "test.Page", Pattern: "GET /users/{id}", Template: tmpl},
 		func(ctx context.Context, r *http.Request) (user, error) {

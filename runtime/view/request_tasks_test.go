@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -109,7 +110,7 @@ func TestAsyncOutlivesAnsweredView(t *testing.T) {
 type logRecord map[string]any
 
 // records parses the log lines of logs.
-func records(t *testing.T, logs *logBuffer) []logRecord {
+func records(t *testing.T, logs *testkit.SyncBuffer) []logRecord {
 	t.Helper()
 	var out []logRecord
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))

@@ -31,6 +31,14 @@
 // returns normally leaves its tasks running. Tasks started with Later
 // (FLater) run after the response, whatever it was.
 //
+// # Event streams
+//
+// A view whose result is a sequence (iter.Seq2[T, error]) is served by
+// HandleStream as server-sent events, one event per value, until the
+// sequence ends (an "end" event), fails (an "error" event carrying the
+// problem JSON above), the client goes away or the server shuts down; see
+// HandleStream.
+//
 // Views are safe for concurrent use; Handle registers them once.
 //
 // # For generated code
@@ -41,10 +49,11 @@
 // (see [SupportsGeneratedCodeVersion1]).
 //
 //   - [Spec], with the fields [Spec.Name], [Spec.Pattern], [Spec.Timeout],
-//     [Spec.ReadsBody], [Spec.MaxBody], [Spec.Status] and [Spec.Template];
+//     [Spec.ReadsBody], [Spec.MaxBody], [Spec.Status], [Spec.Template],
+//     [Spec.ErrorTemplate] and [Spec.Heartbeat];
 //   - [Config], [Option], [Register] and [RegisterOn], for the
-//     registration functions; [Handle] and [HandleEmpty], which serve a
-//     view;
+//     registration functions; [Handle], [HandleEmpty] and [HandleStream],
+//     which serve a view;
 //   - [Problems], with [Problems.Add] and [Problems.Err], and the places
 //     [Path], [Query], [Header], [Cookie] and [Body];
 //   - [ParseQuery], which parses the query once and reports the pairs
@@ -67,8 +76,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gofutures/futures/runtime/internal/reqid"
@@ -101,6 +112,16 @@ type Spec struct {
 	// Template names the html/template file, in the registration's
 	// templates, that renders the result for clients that accept HTML.
 	Template string
+	// ErrorTemplate names the html/template file that renders the view's
+	// error responses, with an ErrorPage, for clients that prefer HTML
+	// (a browser): they see a page with the error, and the form to fix
+	// it, rather than problem JSON. Other clients get problem JSON. It is
+	// parsed with Template, so that the two can share {{define}}d parts.
+	ErrorTemplate string
+	// Heartbeat is the interval of the comment lines an event stream
+	// sends while it has no event to send, so that proxies keep it open;
+	// 0 means DefaultHeartbeat. Only HandleStream reads it.
+	Heartbeat time.Duration
 }
 
 // Config is what a registration function passes to Handle for every view
@@ -136,6 +157,21 @@ func WithFuncs(funcs template.FuncMap) Option {
 // away. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *Config) { c.logger = l })
+}
+
+// Logger returns where the views of c log: WithLogger's logger, or
+// slog.Default().
+func (c *Config) Logger() *slog.Logger { return c.logger }
+
+// WriteError writes the response that a view named name writes when it
+// fails with err, as the "Errors and what the client sees" section of the
+// package doc says: problem JSON with the status that err chooses, its
+// text only if it is a PublicError, and a request ID and a log line for
+// a 5xx. runtime/socket answers the requests it refuses before the
+// upgrade with it.
+func (c *Config) WriteError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	h := core{c: c, spec: Spec{Name: name}}
+	h.fail(r.Context(), w, r, err)
 }
 
 // NewConfig applies opts.
@@ -179,7 +215,7 @@ func HandleEmpty(mux *http.ServeMux, c *Config, spec *Spec, fn func(ctx context.
 type noContent struct{}
 
 func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Request) (T, error)) (*handler[T], error) {
-	h := &handler[T]{c: c, spec: *spec, fn: fn}
+	h := &handler[T]{core: core{c: c, spec: *spec}, fn: fn}
 	if h.spec.MaxBody <= 0 {
 		h.spec.MaxBody = DefaultMaxBody
 	}
@@ -188,25 +224,33 @@ func newHandler[T any](c *Config, spec *Spec, fn func(context.Context, *http.Req
 		h.spec.Status = http.StatusOK
 	}
 	if spec.Template != "" {
-		if c.templates == nil {
-			return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, spec.Template)
-		}
-		// ParseFS names a template after its file's base name.
-		t, err := template.New(path.Base(spec.Template)).Funcs(c.funcs).ParseFS(c.templates, spec.Template)
+		t, err := parseTemplates(c, spec, spec.Template)
 		if err != nil {
-			return nil, fmt.Errorf("view %s: %w", spec.Name, err)
+			return nil, err
 		}
 		h.tmpl = t
+	}
+	if err := h.parseErrorTemplate(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
 
 type handler[T any] struct {
-	c      *Config
-	spec   Spec
+	core
 	limits jsonLimits
 	fn     func(context.Context, *http.Request) (T, error)
 	tmpl   *template.Template
+}
+
+// core is what every kind of view's handler has: its configuration and
+// spec, and the error responses.
+type core struct {
+	c    *Config
+	spec Spec
+	// errTmpl renders error responses for clients that prefer HTML
+	// (Spec.ErrorTemplate), or is nil.
+	errTmpl *template.Template
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -226,8 +270,8 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(p) // net/http's way to abort a response
 		}
 		id := idOf(ctx, r)
-		h.c.logger.Error("view panicked", "view", h.spec.Name, "request_id", id, "panic", p, "stack", string(debug.Stack()))
-		writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+		h.log(ctx, r, slog.LevelError, "view panicked", "view", h.spec.Name, "panic", p, "stack", string(debug.Stack()))
+		h.problem(w, r, http.StatusInternalServerError, "internal server error", id, nil)
 	}()
 
 	if h.spec.Timeout > 0 {
@@ -243,7 +287,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			done = true
 			scope.Close()
-			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
+			h.problem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", h.spec.MaxBody), "", nil)
 			return
 		}
 		// Limited to maxbody, and reserved in the server's body budget
@@ -273,8 +317,90 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scope.Close()
 }
 
+// parseTemplates parses the view's templates, Template and ErrorTemplate
+// together, and returns the one named by file.
+func parseTemplates(c *Config, spec *Spec, file string) (*template.Template, error) {
+	if c.templates == nil {
+		return nil, fmt.Errorf("view %s renders %s, but no templates were given (view.WithTemplates)", spec.Name, file)
+	}
+	files := []string{file}
+	for _, f := range []string{spec.Template, spec.ErrorTemplate} {
+		if f != "" && f != file {
+			files = append(files, f)
+		}
+	}
+	// ParseFS names a template after its file's base name.
+	t, err := template.New(path.Base(file)).Funcs(c.funcs).ParseFS(c.templates, files...)
+	if err != nil {
+		return nil, fmt.Errorf("view %s: %w", spec.Name, err)
+	}
+	return t, nil
+}
+
+func (h *core) parseErrorTemplate() error {
+	if h.spec.ErrorTemplate == "" {
+		return nil
+	}
+	t, err := parseTemplates(h.c, &h.spec, h.spec.ErrorTemplate)
+	if err != nil {
+		return err
+	}
+	h.errTmpl = t
+	return nil
+}
+
+// ErrorPage is what a view's ErrorTemplate renders: the problem that the
+// view's error response would carry as JSON, and the request's query, so
+// that the page can fill its form in again.
+type ErrorPage struct {
+	// Status is the response's status: 400, 404, 500…
+	Status int
+	// Title is the status's text: "Bad Request".
+	Title string
+	// Detail says what went wrong, as the problem's detail does: only
+	// text written for clients (see PublicError).
+	Detail string
+	// RequestID is set for 5xx responses: the log has the details
+	// under it.
+	RequestID string
+	// Errors are the bad request values, each with where it came from.
+	Errors []FieldError
+	// Query is the request's query, to fill a form in again.
+	Query url.Values
+}
+
+// problem writes an error response: through the view's ErrorTemplate
+// when it has one and the client prefers HTML, else as problem JSON.
+func (h *core) problem(w http.ResponseWriter, r *http.Request, status int, detail, requestID string, fields []FieldError) {
+	if h.errTmpl == nil || !prefersHTML(r.Header.Get("Accept")) {
+		writeProblem(w, status, detail, requestID, fields)
+		return
+	}
+	page := ErrorPage{Status: status, Title: http.StatusText(status), Detail: detail, RequestID: requestID, Errors: fields, Query: r.URL.Query()}
+	if page.Title == "" {
+		page.Title = "Error"
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := h.errTmpl.Execute(buf, page); err != nil {
+		h.c.logger.Error("view error template failed", "view", h.spec.Name, "template", h.spec.ErrorTemplate, "request_id", requestID, "err", err)
+		writeProblem(w, status, detail, requestID, fields)
+		return
+	}
+	hdr := w.Header()
+	hdr.Add("Vary", "Accept")
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if requestID != "" {
+		hdr.Set("X-Request-ID", requestID)
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
 // fail writes the response for err.
-func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+func (h *core) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	if rd, ok := errors.AsType[*redirect](err); ok {
 		http.Redirect(w, r, rd.location, rd.status)
 		return
@@ -305,8 +431,8 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		case len(be.Fields) != 1:
 			detail = fmt.Sprintf("%d request values are invalid", len(be.Fields))
 		}
-		h.c.logger.Debug("view rejected a request", "view", h.spec.Name, "err", err)
-		writeProblem(w, be.Status, detail, "", be.Fields)
+		h.log(ctx, r, slog.LevelDebug, "view rejected a request", "view", h.spec.Name, "err", err)
+		h.problem(w, r, be.Status, detail, "", be.Fields)
 		return
 	}
 	if sc, ok := errors.AsType[StatusCoder](err); ok {
@@ -321,29 +447,40 @@ func (h *handler[T]) fail(ctx context.Context, w http.ResponseWriter, r *http.Re
 		id := ""
 		if status >= 500 {
 			id = idOf(ctx, r)
-			h.c.logger.Error("view failed", "view", h.spec.Name, "status", status, "request_id", id, "err", err)
+			h.log(ctx, r, slog.LevelError, "view failed", "view", h.spec.Name, "status", status, "err", err)
 		} else {
-			h.c.logger.Debug("view refused a request", "view", h.spec.Name, "status", status, "err", err)
+			h.log(ctx, r, slog.LevelDebug, "view refused a request", "view", h.spec.Name, "status", status, "err", err)
 		}
-		writeProblem(w, status, detail, id, nil)
+		h.problem(w, r, status, detail, id, nil)
 		return
 	}
 	// The view's deadline, or one a middleware set: either way the server
 	// took too long. A client that went away cancels instead.
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		id := idOf(ctx, r)
-		h.c.logger.Warn("view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "request_id", id, "err", err)
-		writeProblem(w, http.StatusGatewayTimeout, "the request took too long", id, nil)
+		h.log(ctx, r, slog.LevelWarn, "view timed out", "view", h.spec.Name, "timeout", h.spec.Timeout, "err", err)
+		h.problem(w, r, http.StatusGatewayTimeout, "the request took too long", id, nil)
 		return
 	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		// The client went away: nobody is left to read a response.
-		h.c.logger.Debug("client went away", "view", h.spec.Name, "err", err)
+		h.log(ctx, r, slog.LevelDebug, "client went away", "view", h.spec.Name, "err", err)
 		return
 	}
 	id := idOf(ctx, r)
-	h.c.logger.Error("view failed", "view", h.spec.Name, "request_id", id, "err", err)
-	writeProblem(w, http.StatusInternalServerError, "internal server error", id, nil)
+	h.log(ctx, r, slog.LevelError, "view failed", "view", h.spec.Name, "err", err)
+	h.problem(w, r, http.StatusInternalServerError, "internal server error", id, nil)
+}
+
+// log writes a line about the request to the views' logger, with ctx (so
+// that a handler can add the trace it carries: runtime/telemetry's
+// LogHandler does) and the request's ID, the one its error response and
+// the task loop's lines about its tasks carry.
+func (h *core) log(ctx context.Context, r *http.Request, level slog.Level, msg string, attrs ...any) {
+	if !h.c.logger.Enabled(ctx, level) {
+		return
+	}
+	h.c.logger.Log(ctx, level, msg, append(attrs, "request_id", idOf(ctx, r))...)
 }
 
 // StatusCoder is an error that chooses its response status.

@@ -90,6 +90,14 @@ var futuresSpec_Shop_Record = taskloop.Spec{
 	Timeout: 30 * time.Second,
 }
 
+// futuresArgs_Shop_Record are the arguments of Shop.Record as RecordAsync and
+// RecordLater hand them to the task loop, for its SubmitHooks (a test harness
+// records them).
+type futuresArgs_Shop_Record struct {
+	Id   string        `json:"id"`
+	Work time.Duration `json:"work"`
+}
+
 // RecordAsync runs Shop.Record as a task on the loop that ctx names
 // (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
 // its future. With no loop, Record runs now, in this goroutine, and the future
@@ -97,7 +105,7 @@ var futuresSpec_Shop_Record = taskloop.Spec{
 // the task belongs to it: it is cancelled if the request's context ends (the
 // view's timeout, a client gone) before the view returns. Options: timeout=30s.
 func (s *Shop) RecordAsync(ctx context.Context, id string, work time.Duration) *future.Future[struct{}] {
-	return taskloop.Async(ctx, futuresSpec_Shop_Record, func(ctx context.Context) (struct{}, error) {
+	return taskloop.AsyncWith(ctx, futuresSpec_Shop_Record, futuresArgs_Shop_Record{Id: id, Work: work}, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.Record(ctx, id, work)
 	})
 }
@@ -107,7 +115,7 @@ func (s *Shop) RecordAsync(ctx context.Context, id string, work time.Duration) *
 // written, whatever the response, and is never cancelled by the request's end.
 // Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.
 func (s *Shop) RecordLater(ctx context.Context, id string, work time.Duration) *future.Future[struct{}] {
-	return taskloop.Later(ctx, futuresSpec_Shop_Record, func(ctx context.Context) (struct{}, error) {
+	return taskloop.LaterWith(ctx, futuresSpec_Shop_Record, futuresArgs_Shop_Record{Id: id, Work: work}, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.Record(ctx, id, work)
 	})
 }

@@ -8,6 +8,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"net/http"
 	"net/netip"
 	"time"
@@ -200,4 +201,21 @@ func (s *Shop) Checkout(ctx context.Context, req struct {
 	Cart Cart `body:"json"`
 }) (Cart, error) {
 	return req.Cart, nil
+}
+
+// AccountEvent is one change to an organization's accounts.
+type AccountEvent struct {
+	// Kind says what happened.
+	Kind string `json:"kind" validate:"oneof=created deleted"`
+	ID   int64  `json:"id"`
+}
+
+// WatchAccounts streams the changes to an organization's accounts as
+// server-sent events.
+//
+//futures:view GET /orgs/{org}/events errors=404
+func WatchAccounts(ctx context.Context, req struct {
+	Org string `path:"org"`
+}) (iter.Seq2[AccountEvent, error], error) {
+	return nil, nil
 }
