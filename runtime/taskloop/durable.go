@@ -79,25 +79,27 @@ func IgnoresTx(ctx context.Context) bool { return afterResponse(ctx) }
 // Options.DurableJSON), and the future resolves when it has run.
 func AsyncDurable[A any](ctx context.Context, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
 	l := From(ctx)
-	f := asyncDurable(ctx, l, spec, args, fn)
-	notifySubmitted(ctx, l, spec, args, false, f)
+	f, dup := asyncDurable(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, false, dup, f)
 	return f
 }
 
-func asyncDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) *future.Future[Receipt] {
+// asyncDurable is AsyncDurable without telling SubmitHooks; it reports
+// whether the loop found the task a duplicate.
+func asyncDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) (*future.Future[Receipt], bool) {
 	if l == nil || l.opts.Backend == nil {
 		t, f, dup, err := newDurableTask(l, spec, args, fn)
 		switch {
 		case err != nil:
-			return future.Failed[Receipt](err)
+			return future.Failed[Receipt](err), false
 		case dup:
-			return future.Resolved(Receipt{Duplicate: true})
+			return future.Resolved(Receipt{Duplicate: true}), true
 		}
-		return submitTask(ctx, l, t, f)
+		return submitTask(ctx, l, t, f), false
 	}
 	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
 	if err != nil {
-		return future.Failed[Receipt](err)
+		return future.Failed[Receipt](err), false
 	}
 	switch {
 	case l.opts.Backend.InTx(ctx):
@@ -105,16 +107,16 @@ func asyncDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn fun
 		// the transaction, so a retry could only fail again.
 		once := enqueueSpec(spec)
 		once.Retries = 0
-		return submitQuiet(ctx, nil, once, enqueue)
+		return submitQuiet(ctx, nil, once, enqueue), false
 	case l.closingFlag.Load():
 		// The loop takes no new tasks while it shuts down, but its backend
 		// still works jobs, which may start durable tasks of their own:
 		// store those in the caller rather than fail them.
-		return submitQuiet(ctx, nil, enqueueSpec(spec), enqueue)
+		return submitQuiet(ctx, nil, enqueueSpec(spec), enqueue), false
 	}
 	// Once stored, the job belongs to no request: the insert is not
 	// cancelled with the request that asked for it.
-	return submitUntracked(ctx, l, enqueueSpec(spec), false, enqueue)
+	return submitUntracked(ctx, l, enqueueSpec(spec), false, enqueue), false
 }
 
 // LaterDurable is AsyncDurable, except inside a request scope, where the
@@ -125,27 +127,32 @@ func LaterDurable[A any](ctx context.Context, spec Spec, args A, fn func(context
 		return AsyncDurable(ctx, spec, args, fn)
 	}
 	l := From(ctx)
-	f, later := laterDurable(ctx, l, spec, args, fn)
-	notifySubmitted(ctx, l, spec, args, later, f)
+	f, later, dup := laterDurable(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, later, dup, f)
 	return f
 }
 
-func laterDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) (*future.Future[Receipt], bool) {
+// laterDurable is LaterDurable inside a request scope without telling
+// SubmitHooks; it reports whether the task waits for the scope to close,
+// and whether the loop found it a duplicate.
+func laterDurable[A any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) error) (f *future.Future[Receipt], later, dup bool) {
 	if l == nil || l.opts.Backend == nil {
 		t, f, dup, err := newDurableTask(l, spec, args, fn)
 		switch {
 		case err != nil:
-			return future.Failed[Receipt](err), false
+			return future.Failed[Receipt](err), false, false
 		case dup:
-			return future.Resolved(Receipt{Duplicate: true}), false
+			return future.Resolved(Receipt{Duplicate: true}), false, true
 		}
-		return laterTask(ctx, scopeFrom(ctx), l, t, f)
+		f, later := laterTask(ctx, scopeFrom(ctx), l, t, f)
+		return f, later, false
 	}
 	enqueue, err := enqueueFunc(l.opts.Backend, spec, args)
 	if err != nil {
-		return future.Failed[Receipt](err), false
+		return future.Failed[Receipt](err), false, false
 	}
-	return laterQuiet(context.WithValue(ctx, afterResponseKey{}, true), l, enqueueSpec(spec), enqueue)
+	f, later = laterQuiet(context.WithValue(ctx, afterResponseKey{}, true), l, enqueueSpec(spec), enqueue)
+	return f, later, false
 }
 
 // durableRun is what runs a durable task on l, which has no backend: fn,

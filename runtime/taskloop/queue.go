@@ -26,7 +26,7 @@ import (
 // returns. Every submitted task's future resolves exactly once.
 func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
 	f := submitQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, any(nil), false, f)
+	notifySubmitted(ctx, l, spec, any(nil), false, false, f)
 	return f
 }
 
@@ -62,7 +62,7 @@ func Async[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 func AsyncWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
 	f := submitQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, args, false, f)
+	notifySubmitted(ctx, l, spec, args, false, false, f)
 	return f
 }
 

@@ -116,7 +116,7 @@ func (l *Loop) startSchedule(ctx context.Context, d *Definition) {
 	f := submitUntracked(ctx, l, d.Spec, true, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, d.Run(ctx)
 	})
-	notifySubmitted(ctx, l, d.Spec, any(nil), false, f)
+	notifySubmitted(ctx, l, d.Spec, any(nil), false, false, f)
 }
 
 // Definitions returns the registered definitions, sorted by name.

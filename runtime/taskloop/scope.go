@@ -119,7 +119,7 @@ func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 func LaterWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
 	f, later := laterQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, args, later, f)
+	notifySubmitted(ctx, l, spec, args, later, false, f)
 	return f
 }
 

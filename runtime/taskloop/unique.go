@@ -204,23 +204,25 @@ func follow[T any](e *uniqueEntry) *future.Future[T] {
 // nil Spec.Unique, it is AsyncWith. SubmitHooks hear of duplicates too.
 func AsyncUnique[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
-	f := asyncUnique(ctx, l, spec, args, fn)
-	notifySubmitted(ctx, l, spec, args, false, f)
+	f, dup := asyncUnique(ctx, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, false, dup, f)
 	return f
 }
 
-func asyncUnique[A, T any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
+// asyncUnique is AsyncUnique without telling SubmitHooks; it reports
+// whether the task is a duplicate.
+func asyncUnique[A, T any](ctx context.Context, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) (*future.Future[T], bool) {
 	if l == nil || spec.Unique == nil {
-		return submitQuiet(ctx, l, spec, fn)
+		return submitQuiet(ctx, l, spec, fn), false
 	}
 	t, f, dup, err := newUniqueTask(l, spec, args, fn)
 	switch {
 	case err != nil:
-		return future.Failed[T](err)
+		return future.Failed[T](err), false
 	case dup != nil:
-		return dup
+		return dup, true
 	}
-	return submitTask(ctx, l, t, f)
+	return submitTask(ctx, l, t, f), false
 }
 
 // LaterUnique is LaterWith for a task with Spec.Unique, as AsyncUnique is
@@ -232,23 +234,28 @@ func LaterUnique[A, T any](ctx context.Context, spec Spec, args A, fn func(conte
 		return AsyncUnique(ctx, spec, args, fn)
 	}
 	l := From(ctx)
-	f, later := laterUnique(ctx, s, l, spec, args, fn)
-	notifySubmitted(ctx, l, spec, args, later, f)
+	f, later, dup := laterUnique(ctx, s, l, spec, args, fn)
+	notifySubmitted(ctx, l, spec, args, later, dup, f)
 	return f
 }
 
-func laterUnique[A, T any](ctx context.Context, s *Scope, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) (*future.Future[T], bool) {
+// laterUnique is LaterUnique in scope s without telling SubmitHooks; it
+// reports whether the task waits for s to close, and whether it is a
+// duplicate.
+func laterUnique[A, T any](ctx context.Context, s *Scope, l *Loop, spec Spec, args A, fn func(context.Context) (T, error)) (f *future.Future[T], later, dup bool) {
 	if l == nil || spec.Unique == nil {
-		return laterQuiet(ctx, l, spec, fn)
+		f, later = laterQuiet(ctx, l, spec, fn)
+		return f, later, false
 	}
-	t, f, dup, err := newUniqueTask(l, spec, args, fn)
+	t, f, dupOf, err := newUniqueTask(l, spec, args, fn)
 	switch {
 	case err != nil:
-		return future.Failed[T](err), false
-	case dup != nil:
-		return dup, false
+		return future.Failed[T](err), false, false
+	case dupOf != nil:
+		return dupOf, false, true
 	}
-	return laterTask(ctx, s, l, t, f)
+	f, later = laterTask(ctx, s, l, t, f)
+	return f, later, false
 }
 
 // newUniqueTask makes a task of fn for l and claims its key; for a
