@@ -22,6 +22,8 @@
 package futuresvet
 
 import (
+	"fmt"
+
 	"golang.org/x/tools/go/analysis"
 
 	"github.com/gofutures/futures/internal/gen"
@@ -38,9 +40,22 @@ misplaced directive, an unknown or bad option, a function, receiver or
 request struct that cannot be wrapped, names that clash with what would be
 generated. When there are none, it reports every generated file that is
 stale, missing or orphaned, with the command that brings it up to date.`,
-	URL: "https://pkg.go.dev/github.com/gofutures/futures/analysis/futuresvet",
-	Run: run,
+	URL:       "https://pkg.go.dev/github.com/gofutures/futures/analysis/futuresvet",
+	Run:       run,
+	FactTypes: []analysis.Fact{new(viewsFact)},
 }
+
+// viewsFact is the //futures:view directives of a package, for the
+// packages whose //futures:client calls its views: their generated
+// clients are made of them, and a client package sees the views
+// package's types only, not its comments.
+type viewsFact struct {
+	Sites []gen.ViewSite
+}
+
+func (*viewsFact) AFact() {}
+
+func (f *viewsFact) String() string { return fmt.Sprintf("%d view(s)", len(f.Sites)) }
 
 var output string
 
@@ -49,6 +64,19 @@ func init() {
 }
 
 func run(pass *analysis.Pass) (any, error) {
+	if sites := gen.ViewSites(pass.Fset, pass.Files); len(sites) > 0 {
+		pass.ExportPackageFact(&viewsFact{Sites: sites})
+	}
+	viewSites := func(path string) ([]gen.ViewSite, bool) {
+		for _, p := range pass.Pkg.Imports() {
+			if p.Path() == path {
+				var f viewsFact
+				pass.ImportPackageFact(p, &f)
+				return f.Sites, true
+			}
+		}
+		return nil, false
+	}
 	diags, err := gen.Vet(gen.VetPackage{
 		Fset:     pass.Fset,
 		Files:    pass.Files,
@@ -59,6 +87,7 @@ func run(pass *analysis.Pass) (any, error) {
 		Output:   output,
 
 		IgnoredFiles: pass.IgnoredFiles,
+		ViewSites:    viewSites,
 	})
 	if err != nil {
 		return nil, err

@@ -41,7 +41,7 @@ func testModule(t *testing.T) string {
 	t.Setenv("GOFLAGS", "-mod=mod")
 	t.Setenv("GOWORK", "off")
 
-	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./staledoc", "./freshlock", "./lostlock"}}); err != nil {
+	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./staledoc", "./freshlock", "./lostlock", "./shop", "./freshclient", "./staleclient"}}); err != nil {
 		t.Fatalf("generating: %v", err)
 	}
 	if err := os.Remove(filepath.Join(dir, "lostlock", gen.LockFile)); err != nil {
@@ -49,7 +49,12 @@ func testModule(t *testing.T) string {
 	}
 	edit(t, filepath.Join(dir, "stale", "stale.go"), "//futures:task retries=1", "//futures:task retries=2")
 	edit(t, filepath.Join(dir, "orphan", "orphan.go"), "//futures:task\n", "")
-	edit(t, filepath.Join(dir, "staledoc", "staledoc.go"), "// Hello greets.", "// Hello greets warmly.")
+	edit(t, filepath.Join(dir, "staledoc", "doc.go"), "// Hello greets.", "// Hello greets warmly.")
+	// freshclient is generated again from the edited shop; staleclient is not.
+	edit(t, filepath.Join(dir, "shop", "catalog.go"), "//futures:view GET /items/{id}", "//futures:view GET /goods/{id}")
+	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./shop", "./freshclient"}}); err != nil {
+		t.Fatalf("generating again: %v", err)
+	}
 	return dir
 }
 

@@ -18,10 +18,12 @@ import (
 // once per package, in any of its files; its options follow the grammar of
 // function directives (directive.go).
 //
-// //futures:api asks for the package's OpenAPI document (openapi.go).
+// //futures:api asks for the package's OpenAPI document (openapi.go);
+// //futures:client IMPORTPATH for a typed client of another package's
+// views (client.go).
 
 // packageKinds are the package directives.
-var packageKinds = []string{"api"}
+var packageKinds = []string{"api", "client"}
 
 func isPackageKind(k string) bool {
 	for _, known := range packageKinds {

@@ -222,6 +222,22 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated, lc *lockCtx)
 			}
 			line("import %s %s", path, dk)
 		}
+		// A client is made of the views of the package it names: their
+		// directives and doc comments (its view sites, from its syntax),
+		// and its types.
+		if c := p.client; c != nil {
+			line("client %s found %t", c.target, c.found)
+			if c.listed != nil {
+				dk := depKey(c.listed)
+				if dk == "" {
+					return ""
+				}
+				line("client package %s", dk)
+			}
+			for _, s := range c.sites {
+				line("client view %q %q %q %q %q", s.Recv, s.Func, s.Directive, s.Doc, s.Pos)
+			}
+		}
 		k := hex.EncodeToString(h.Sum(nil))
 		keys[p.path] = k
 		return k

@@ -45,7 +45,10 @@ func (p *plan) check(e *errs) {
 			p.api = checkAPI(p, d, e)
 		}
 	}
-	if len(p.units) == 0 && p.api == nil && (len(p.decls) > 0 || len(p.sites) == 0) {
+	if p.client != nil && !checkClient(p, p.client, e) {
+		p.client = nil
+	}
+	if len(p.units) == 0 && p.api == nil && p.client == nil && (len(p.decls) > 0 || len(p.sites) == 0) {
 		return // nothing to generate, or errors reported already
 	}
 	parsed := map[*token.File]bool{}

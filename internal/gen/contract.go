@@ -7,8 +7,9 @@ import (
 )
 
 // The contract between generated code and the runtime: the only names of
-// runtime/future, runtime/taskloop and runtime/view that the emitter may
-// write. The "For generated code" sections of the taskloop and view
+// runtime/future, runtime/taskloop, runtime/view, runtime/socket and
+// runtime/httpclient (for clients) that the emitter may write. The "For
+// generated code" sections of the taskloop, view, socket and httpclient
 // package docs list the same names; TestContract checks the table against
 // those docs and against the runtime's declarations, and the emitter
 // reaches the runtime only through rt and member, which refuse a name that
@@ -34,6 +35,8 @@ const (
 	pathCron     = "github.com/gofutures/futures/runtime/cron"
 	pathSocket   = "github.com/gofutures/futures/runtime/socket"
 	pathIter     = "iter"
+	// pathHTTPClient is what generated clients (//futures:client) call.
+	pathHTTPClient = "github.com/gofutures/futures/runtime/httpclient"
 )
 
 // versionAssertion is the constant, declared by taskloop and by view, that
@@ -62,6 +65,10 @@ var contract = map[string]map[string]bool{
 		IsEmail IsURL IsUUID IsAlpha IsAlphanumeric IsNumeric IsHostname IsIP IsTime PointerKey`),
 	pathSocket: setOf(`Spec Spec.Name Spec.Pattern Spec.MaxMessage Spec.Origins Spec.Messages Spec.Ping
 		Text Binary Conn Handle`),
+	pathHTTPClient: setOf(versionAssertion + `
+		Client CallOption Request NewRequest Request.JSON Send
+		In InPath InQuery InHeader InCookie PathParam Param OptionalParam ListParam
+		FormatString FormatInt FormatUint FormatFloat FormatBool FormatTime FormatDuration FormatText`),
 }
 
 // rt is jen.Qual for a package-level name of the runtime. A name outside

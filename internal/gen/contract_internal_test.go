@@ -58,10 +58,11 @@ func TestContractExists(t *testing.T) {
 			}
 		}
 		if path == pathFuture || path == pathCron || path == pathSocket {
-			// Generated files assert the version of taskloop or view;
-			// socket is in the same module as view, and every file
-			// that uses socket uses view too; cron is in the same module
-			// as taskloop, and every file that uses cron uses taskloop.
+			// Generated files assert the version of taskloop, view or
+			// httpclient; socket is in the same module as view, and every
+			// file that uses socket uses view too; cron is in the same
+			// module as taskloop, and every file that uses cron uses
+			// taskloop too.
 			continue
 		}
 		if c, ok := pkg.Scope().Lookup(versionAssertion).(*types.Const); !ok || c.Val().String() != "true" {
@@ -82,7 +83,7 @@ func TestContractDocumented(t *testing.T) {
 		documented[path][name] = true
 	}
 	link := regexp.MustCompile(`\[([A-Za-z][\w.]*)\]`)
-	for _, path := range []string{pathTaskloop, pathView, pathSocket} {
+	for _, path := range []string{pathTaskloop, pathView, pathSocket, pathHTTPClient} {
 		section := generatedCodeSection(t, path)
 		for _, m := range link.FindAllStringSubmatch(section, -1) {
 			if name, ok := strings.CutPrefix(m[1], "future."); ok {
@@ -151,7 +152,7 @@ func TestEmitterUsesContract(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emit*.go files: %v", err)
 	}
-	runtimePath := map[string]string{"pathFuture": pathFuture, "pathTaskloop": pathTaskloop, "pathView": pathView}
+	runtimePath := map[string]string{"pathFuture": pathFuture, "pathTaskloop": pathTaskloop, "pathView": pathView, "pathHTTPClient": pathHTTPClient}
 	lit := func(e ast.Expr) (string, bool) {
 		b, ok := e.(*ast.BasicLit)
 		if !ok || b.Kind != token.STRING {

@@ -68,7 +68,7 @@ func emitAll(plans []*plan) ([]emission, error) {
 func (p *plan) emit() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range p.files {
-		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil {
+		if len(f.units) == 0 && len(f.regs) == 0 && len(f.appends) == 0 && f.api == nil && f.client == nil {
 			continue // every task is in a file with build constraints
 		}
 		src, err := emitFile(p.pkg.Types, p.excludedNames, f)
@@ -96,9 +96,19 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
 		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
 		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathCron: "cron",
-		pathSocket: "socket", pathIter: "iter",
+		pathSocket: "socket", pathIter: "iter", pathHTTPClient: "httpclient",
 	} {
 		paths[path] = types.NewPackage(path, name)
+	}
+	if out.client != nil {
+		for _, m := range out.client.methods {
+			if m.v.reqType != nil {
+				packagesOf(m.v.reqType, paths)
+			}
+			if m.v.value != nil {
+				packagesOf(m.v.value, paths)
+			}
+		}
 	}
 	for _, u := range out.units {
 		switch u := u.(type) {
@@ -129,6 +139,9 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	emitAssertion(f, out)
 	if out.api != nil {
 		emitAPI(f, out.api)
+	}
+	if out.client != nil {
+		emitClient(f, n, out.client)
 	}
 	for _, r := range out.regs {
 		emitRegistration(f, n, r)
@@ -170,14 +183,25 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 // taskloop.SupportsGeneratedCodeVersion1 (view's for a file of views only),
 // which fails to compile against a runtime that lacks names the file uses.
 func emitAssertion(f *jen.File, out *outFile) {
-	path := pathView
-	isTask := func(u unit) bool { return u.kind() == "task" }
-	isTaskReg := func(r *registration) bool { return r.kind == "task" }
-	if slices.ContainsFunc(out.units, isTask) || slices.ContainsFunc(out.regs, isTaskReg) || slices.ContainsFunc(out.appends, isTaskReg) {
-		path = pathTaskloop
+	var paths []string
+	if len(out.units) > 0 || len(out.regs) > 0 || len(out.appends) > 0 || out.api != nil || out.client == nil {
+		path := pathView
+		isTask := func(u unit) bool { return u.kind() == "task" }
+		isTaskReg := func(r *registration) bool { return r.kind == "task" }
+		if slices.ContainsFunc(out.units, isTask) || slices.ContainsFunc(out.regs, isTaskReg) || slices.ContainsFunc(out.appends, isTaskReg) {
+			path = pathTaskloop
+		}
+		paths = append(paths, path)
+	}
+	if out.client != nil {
+		// A client calls httpclient, whose names view's version does not
+		// cover; a file of a client alone uses nothing of view.
+		paths = append(paths, pathHTTPClient)
 	}
 	docComment(f, "If this does not compile, the github.com/gofutures/futures that go.mod requires does not support the code of the futuresgen that wrote this file: generate it again with go tool futuresgen, the module's own.")
-	f.Const().Id("_").Op("=").Add(rt(path, versionAssertion))
+	for _, path := range paths {
+		f.Const().Id("_").Op("=").Add(rt(path, versionAssertion))
+	}
 	f.Line()
 }
 
@@ -275,7 +299,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron, pathSocket, pathIter:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron, pathSocket, pathIter, pathHTTPClient:
 		return 1
 	}
 	return 0

@@ -31,7 +31,6 @@ type validator struct {
 	ptrVars map[string]bool   // locals that point to the struct they name
 	stack   typeutil.Map      // struct types being written out → true
 	funcs   typeutil.Map      // struct types that contain themselves → *validateFunc
-	decls   []jen.Code        // the functions' declarations, for the registration
 }
 
 // validateFunc checks a type that contains itself.
@@ -193,7 +192,7 @@ func (g *validator) value(x string, t types.Type, r *rules, w where, param bool)
 		}
 		stmt = stmt.Block(g.report(w, c.msg))
 	}
-	body := []jen.Code{}
+	var body []jen.Code
 	switch {
 	case stmt == nil:
 		body = after

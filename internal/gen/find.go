@@ -150,7 +150,7 @@ func unknownKind(k string) string {
 	if near := nearest(k, allKinds()); near != "" {
 		msg += fmt.Sprintf(" (did you mean //futures:%s?)", near)
 	}
-	return msg + "; directives are //futures:task, //futures:view and //futures:socket on functions, and //futures:api in a package doc comment"
+	return msg + "; directives are //futures:task, //futures:view and //futures:socket on functions, and //futures:api and //futures:client in a package doc comment"
 }
 
 func firstWord(s string) string {

@@ -12,11 +12,13 @@
 //     generated file (the candidates) are listed again with their
 //     dependencies' export data, and parsed, without their generated
 //     files.
-//   - find (find.go, directive.go, find_calls.go, api.go): the directives,
-//     read from the raw doc comments of functions and, for package
-//     directives (//futures:api), of files' package clauses, and their
-//     syntax; in the packages without any, calls of wrappers that no
-//     directive generates.
+//   - find (find.go, directive.go, find_calls.go, api.go, client.go): the
+//     directives, read from the raw doc comments of functions and, for
+//     package directives (//futures:api, //futures:client), of files'
+//     package clauses, and their syntax; in the packages without any,
+//     calls of wrappers that no directive generates. A //futures:client
+//     reads the view directives of the package it names too, from that
+//     package's syntax (which load listed with the candidates).
 //   - plan (plan.go): what each package's directives will generate, known
 //     from the syntax alone, and the units and registrations that the
 //     later steps fill in.
@@ -25,19 +27,23 @@
 //   - type check (typecheck.go): each candidate from source, its
 //     dependencies from export data; type errors about the names about to
 //     be generated are tolerated.
-//   - check (check.go, check_task.go, check_view.go, validate.go, api.go):
-//     options and signatures against the schema of each directive, validate
-//     tags against their fields' types, and the package's names against
+//   - check (check.go, check_task.go, check_view.go, validate.go, api.go,
+//     client.go): options and signatures against the schema of each
+//     directive, validate tags against their fields' types, and the
+//     package's names against
 //     what would be generated; then, for //futures:api, the OpenAPI
 //     document (openapi.go, with schema.go and jsonfields.go for the types'
 //     JSON schemas, docs.go for doc comments, jsondoc.go for the JSON), so
-//     that what it cannot describe is reported with the other problems.
+//     that what it cannot describe is reported with the other problems;
+//     and for //futures:client, each view of the package it names,
+//     checked against that package's types as checkView checks it.
 //   - place (place.go, buildtags.go): which generated file holds each task,
 //     view and registration, by the build constraints of their sources.
 //   - emit (emit.go, emit_types.go, emit_register.go, emit_task.go,
-//     emit_view.go, emit_validate.go, emit_api.go): every file rendered with
-//     jennifer, the runtime names it may use listed in contract.go; the
-//     OpenAPI document joins them as one more generated file.
+//     emit_view.go, emit_validate.go, emit_api.go, emit_client.go): every
+//     file rendered with jennifer, the runtime names it may use listed in
+//     contract.go; the OpenAPI document joins them as one more generated
+//     file.
 //   - write (write.go, diff.go): each file written atomically when it
 //     differs, or in check mode compared, with a unified diff.
 //
@@ -160,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cands = append(cands, s)
 		}
 	}
-	pkgs, err := loadCandidates(ctx, &cfg, fset, cands)
+	pkgs, listedPkgs, err := loadCandidates(ctx, &cfg, fset, cands)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +185,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	for i, l := range pkgs {
 		plans[i] = newPlan(l, e)
-		plans[i].reserveNames(gen)
-		names, _ := syntaxDurableNames(l, plans[i].decls)
+	}
+	// A client's methods come from the views of the package it names,
+	// read from that package's syntax too.
+	resolveClients(plans, listedPkgs, fset, e)
+	for _, p := range plans {
+		p.reserveNames(gen)
+		names, _ := syntaxDurableNames(p.loaded, p.decls)
 		for _, name := range names {
-			lc.owner[name] = l.path
+			lc.owner[name] = p.loaded.path
 		}
 	}
 	cache := openCache(cfg.CacheDir)
@@ -197,6 +208,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		before, warned := len(e.list), len(e.warnings)
 		imp.typeCheck(p.loaded)
+		if c := p.client; c != nil && c.listed != nil {
+			c.types, _ = imp.load(c.listed)
+		}
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e)
 		if len(e.list) == before {

@@ -292,12 +292,37 @@ func warnTestDirectives(f *ast.File, e *errs) {
 	}
 }
 
+// clientLine finds the import path of a //futures:client line, so that
+// the package it names is listed with the candidates.
+var clientLine = regexp.MustCompile(`(?m)^//futures:client[ \t]+([^\s"=` + "`" + `]+)`)
+
+// clientTargets are the import paths that the //futures:client lines of
+// the candidates name, sorted: their packages are listed with the
+// candidates, for their views and types, though futuresgen generates
+// nothing for them unless they are candidates too.
+func clientTargets(cands []*scanned) []string {
+	seen := map[string]bool{}
+	for _, s := range cands {
+		for _, src := range s.sources {
+			if !bytes.Contains(src, []byte("//futures:client")) {
+				continue
+			}
+			for _, m := range clientLine.FindAllSubmatch(src, -1) {
+				seen[string(m[1])] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // loadCandidates lists the candidates and their dependencies with export
 // data, one go list -deps -export, and parses their files but the
-// generated ones.
-func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands []*scanned) ([]*loaded, error) {
+// generated ones. The packages that their //futures:client lines name are
+// listed too, and returned by path (with every package listed) for the
+// clients' check.
+func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands []*scanned) ([]*loaded, map[string]*packages.Package, error) {
 	if len(cands) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	byPath := map[string]*scanned{}
 	var paths []string
@@ -308,7 +333,13 @@ func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands
 	if slices.ContainsFunc(paths, func(p string) bool { return p == "command-line-arguments" }) {
 		// Packages named by their files have no import path to list them
 		// by again.
-		paths = cfg.Patterns
+		paths = slices.Clone(cfg.Patterns)
+	}
+	targets := clientTargets(cands)
+	for _, t := range targets {
+		if !slices.Contains(paths, t) {
+			paths = append(paths, t)
+		}
 	}
 	lcfg := &packages.Config{
 		Context: ctx,
@@ -322,7 +353,19 @@ func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands
 	}
 	roots, err := packages.Load(lcfg, paths...)
 	if err != nil {
-		return nil, fmt.Errorf("listing packages: %w", err)
+		return nil, nil, fmt.Errorf("listing packages: %w", err)
+	}
+	var listed map[string]*packages.Package
+	if len(targets) > 0 {
+		listed = map[string]*packages.Package{}
+		packages.Visit(roots, nil, func(p *packages.Package) {
+			if listed[p.PkgPath] == nil {
+				listed[p.PkgPath] = p
+			}
+		})
+		for _, p := range roots {
+			listed[p.PkgPath] = p // a root over a dependency's test variant, if any
+		}
 	}
 	var out []*loaded
 	for _, p := range roots {
@@ -332,7 +375,7 @@ func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands
 		}
 		l, err := parseCandidate(p, fset, s.sources)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		l.goGenerate, l.module = s.goGenerate, s.Module
 		for _, base := range s.IgnoredGoFiles {
@@ -342,7 +385,7 @@ func loadCandidates(ctx context.Context, cfg *Config, fset *token.FileSet, cands
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b *loaded) int { return strings.Compare(a.path, b.path) })
-	return out, nil
+	return out, listed, nil
 }
 
 // addExcluded reads the files of the package that the build constraints

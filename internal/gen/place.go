@@ -18,10 +18,11 @@ import (
 // them would overwrite a file that futuresgen did not write, in the build
 // or not.
 func (p *plan) place(e *errs, output string) {
-	if len(p.units) == 0 && len(p.sites) == 0 && p.api == nil {
+	if len(p.units) == 0 && len(p.sites) == 0 && p.api == nil && p.client == nil {
 		return
 	}
 	p.placeFiles(e, output)
+	p.files[0].client = p.client
 	if p.api != nil {
 		p.files[0].api = p.api
 		if p.api.out == output || slices.Contains(p.otherJSON, p.api.out) {

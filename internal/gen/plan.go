@@ -26,6 +26,7 @@ type plan struct {
 	sites    []regSite // what decides the registrations (regSites)
 	units    []unit    // checked tasks and views, in source order
 	api      *api      // the checked //futures:api, if any
+	client   *client   // //futures:client, if any: resolved after find, checked by check
 	files    []*outFile
 	cached   map[string][]byte // the generated files, when the cache had them
 	clean    bool              // checked without errors: its output may be cached
@@ -102,6 +103,9 @@ func (p *plan) reserveNames(gen *generated) {
 		if d.kind == "api" {
 			gen.addFunc(p.path, apiNames[0])
 		}
+	}
+	if p.client != nil {
+		p.client.reserveNames(p, gen)
 	}
 }
 
@@ -260,4 +264,5 @@ type outFile struct {
 	regs       []*registration // declared here, each with the units of this file
 	appends    []*registration // declared in another file, with units of this file
 	api        *api            // the main file only: the OpenAPI document's Go side
+	client     *client         // the main file only: the typed client of //futures:client
 }

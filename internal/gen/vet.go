@@ -42,6 +42,11 @@ type VetPackage struct {
 	// exclude (analysis.Pass.IgnoredFiles): as in Run, their directives
 	// count for the registrations of the unconstrained generated file.
 	IgnoredFiles []string
+	// ViewSites returns the //futures:view directives of the package at
+	// path (ViewSites of its files), which a //futures:client of this
+	// package calls, and whether that package was analyzed; nil means
+	// none is known. The analyzer passes them as facts.
+	ViewSites func(path string) ([]ViewSite, bool)
 }
 
 // Diagnostic is a problem Vet found, positioned in VetPackage.Fset: an
@@ -160,6 +165,24 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		l.sources[name] = src
 	}
 
+	// A client's views: their sites from the views package's analysis,
+	// their types from the imports of the driver's check, which include
+	// the views package once the client's generated file exists.
+	if d := p.pkgDecl("client"); d != nil && len(d.dir.args) > 0 {
+		c := &client{decl: d, target: d.dir.args[0].text}
+		c.types = importedPackage(vp.Types, c.target)
+		if vp.ViewSites != nil {
+			c.sites, c.found = vp.ViewSites(c.target)
+		}
+		if c.types == nil || !c.found {
+			e.add(d.at(d.dir.kindOff), "the client of %s cannot be checked: this package does not import it (does its generated file, which does, exist?); run futuresgen on this package", c.target)
+			return diagnostics(vp, e), nil
+		}
+		p.client = c
+	} else if d != nil {
+		p.client = &client{decl: d}
+	}
+
 	// Type-check, check and place.
 	recheck(vp, pkg)
 	p.check(e)
@@ -267,6 +290,29 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	return diags, nil
 }
 
+// importedPackage finds the package at path among those that pkg imports,
+// directly or not, or returns nil.
+func importedPackage(pkg *types.Package, path string) *types.Package {
+	seen := map[*types.Package]bool{}
+	var find func(p *types.Package) *types.Package
+	find = func(p *types.Package) *types.Package {
+		for _, imp := range p.Imports() {
+			if seen[imp] {
+				continue
+			}
+			seen[imp] = true
+			if imp.Path() == path {
+				return imp
+			}
+			if found := find(imp); found != nil {
+				return found
+			}
+		}
+		return nil
+	}
+	return find(pkg)
+}
+
 // hasHeader reports whether f starts with the generated-file header, as
 // isGenerated does for its bytes.
 func hasHeader(f *ast.File) bool {
@@ -356,6 +402,10 @@ func firstDirective(of *outFile) token.Pos {
 		return of.regs[0].at
 	case len(of.appends) > 0:
 		return of.appends[0].at
+	case of.client != nil:
+		return of.client.decl.line.Slash
+	case of.api != nil:
+		return of.api.decl.line.Slash
 	}
 	return token.NoPos
 }

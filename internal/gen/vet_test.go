@@ -33,12 +33,22 @@ func vetAll(t *testing.T, dir string, patterns ...string) (map[string][]string, 
 	}
 	out := map[string][]string{}
 	var broken []string
+	// The view sites of every package, as the analyzer passes them on as
+	// facts to the clients of its views.
+	sites := map[string][]gen.ViewSite{}
+	for _, p := range pkgs {
+		sites[p.PkgPath] = gen.ViewSites(p.Fset, p.Syntax)
+	}
+	viewSites := func(path string) ([]gen.ViewSite, bool) {
+		s, ok := sites[path]
+		return s, ok
+	}
 	for _, p := range pkgs {
 		if len(p.Errors) > 0 {
 			broken = append(broken, p.PkgPath)
 			continue
 		}
-		diags, err := gen.Vet(gen.VetPackage{Fset: p.Fset, Files: p.Syntax, Types: p.Types, Info: p.TypesInfo, Sizes: p.TypesSizes})
+		diags, err := gen.Vet(gen.VetPackage{Fset: p.Fset, Files: p.Syntax, Types: p.Types, Info: p.TypesInfo, Sizes: p.TypesSizes, ViewSites: viewSites})
 		if err != nil {
 			t.Fatalf("Vet(%s): %v", p.PkgPath, err)
 		}

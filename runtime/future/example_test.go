@@ -137,3 +137,122 @@ func ExamplePanicError() {
 	}
 	// Output: recovered: bad input
 }
+
+// First resolves like the first input to resolve, success or failure, and
+// cancels the others; Any waits for the first success instead.
+func ExampleFirst() {
+	ctx := context.Background()
+	cache := future.Go(ctx, func(context.Context) (string, error) {
+		return "", errors.New("cache miss")
+	})
+	db := future.Go(ctx, func(ctx context.Context) (string, error) {
+		<-ctx.Done() // a slow query, until First cancels it
+		return "", ctx.Err()
+	})
+	_, err := future.First(cache, db).Await(ctx)
+	fmt.Println(err)
+	_, err = db.Await(ctx)
+	fmt.Println(err)
+	// Output:
+	// cache miss
+	// context canceled
+}
+
+func ExampleResolved() {
+	v, err := future.Resolved("cached").Await(context.Background())
+	fmt.Println(v, err)
+	// Output: cached <nil>
+}
+
+func ExampleFailed() {
+	_, err := future.Failed[int](errors.New("no backend")).Await(context.Background())
+	fmt.Println(err)
+	// Output: no backend
+}
+
+// Cancel cancels the context of the function that Go runs; the function
+// decides what the future resolves with.
+func ExampleFuture_Cancel() {
+	ctx := context.Background()
+	f := future.Go(ctx, func(ctx context.Context) (int, error) {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	})
+	f.Cancel()
+	_, err := f.Await(ctx)
+	fmt.Println(err)
+	// Output: context canceled
+}
+
+func ExampleFuture_Peek() {
+	f, resolve := future.New[string]()
+	_, ok := f.Peek()
+	fmt.Println("resolved:", ok)
+	resolve("done", nil)
+	r, ok := f.Peek()
+	fmt.Println("resolved:", ok, r.Value, r.Err)
+	// Output:
+	// resolved: false
+	// resolved: true done <nil>
+}
+
+// WithCancel hands Future.Cancel to whoever makes the value, which
+// resolves the future as it sees fit.
+func ExampleWithCancel() {
+	stop := make(chan struct{})
+	f, resolve := future.New[int](future.WithCancel(func() { close(stop) }))
+	go func() {
+		<-stop
+		resolve(0, errors.New("stopped by the caller"))
+	}()
+	f.Cancel()
+	_, err := f.Await(context.Background())
+	fmt.Println(err)
+	// Output: stopped by the caller
+}
+
+type inHandlerKey struct{}
+
+// WithAwaitCheck turns a wait that could never end into an error: here, a
+// value that is only made after the handler returns, awaited inside it.
+func ExampleWithAwaitCheck() {
+	errTooEarly := errors.New("awaited inside the handler that makes it")
+	f, _ := future.New[string](future.WithAwaitCheck(func(ctx context.Context) error {
+		if ctx.Value(inHandlerKey{}) != nil {
+			return errTooEarly
+		}
+		return nil
+	}))
+	ctx := context.WithValue(context.Background(), inHandlerKey{}, true)
+	_, err := f.Await(ctx)
+	fmt.Println(err)
+	// Output: awaited inside the handler that makes it
+}
+
+// job is a producer of a future made with NewPromise: what Cancel and
+// Await's check reach.
+type job struct {
+	cancelled chan struct{}
+}
+
+func (j *job) Cancel()                              { close(j.cancelled) }
+func (j *job) CheckAwait(ctx context.Context) error { return nil }
+
+// NewPromise makes a future and the Promise that resolves it, with a
+// Producer behind them, in one allocation: what the task loop does for
+// each task.
+func ExampleNewPromise() {
+	j := &job{cancelled: make(chan struct{})}
+	f, p := future.NewPromise[int](j)
+	go func() {
+		<-j.cancelled
+		p.Resolve(0, errors.New("job cancelled"))
+	}()
+	f.Cancel()
+	_, err := f.Await(context.Background())
+	fmt.Println(err)
+	fmt.Println("resolved again:", p.Resolve(1, nil))
+	// Output:
+	// job cancelled
+	// resolved again: false
+}

@@ -250,15 +250,26 @@ func (c *Client) checkScheme(u *url.URL) error {
 // taken from the arguments but the body's bytes is copied before the method
 // returns, and so that a bad URL fails without starting a goroutine.
 func (c *Client) send(ctx context.Context, method, rawURL string, body *Body, params Query, opts []CallOption) *future.Future[*Response] {
-	if c.baseErr != nil {
-		return future.Failed[*Response](c.baseErr)
-	}
-	u, home, err := c.target.resolve(rawURL, params)
+	req, err := c.newRequest(method, rawURL, body, params)
 	if err != nil {
 		return future.Failed[*Response](err)
 	}
+	return c.start(ctx, req, callOptions(opts), false)
+}
+
+// newRequest builds the request of a call: the URL resolved against the
+// base and confined to it, the client's headers where they may go, and
+// the body.
+func (c *Client) newRequest(method, rawURL string, body *Body, params Query) (*http.Request, error) {
+	if c.baseErr != nil {
+		return nil, c.baseErr
+	}
+	u, home, err := c.target.resolve(rawURL, params)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.checkScheme(u); err != nil {
-		return future.Failed[*Response](err)
+		return nil, err
 	}
 	// What http.NewRequest does, without parsing the URL a second time.
 	req := &http.Request{
@@ -289,7 +300,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body *Body, pa
 			req.Header["Content-Type"] = []string{body.ContentType}
 		}
 	}
-	return c.start(ctx, req, callOptions(opts), false)
+	return req, nil
 }
 
 func callOptions(opts []CallOption) *callConfig {
@@ -318,6 +329,12 @@ type call struct {
 }
 
 func (c *Client) start(ctx context.Context, req *http.Request, cc *callConfig, fromDo bool) *future.Future[*Response] {
+	return future.Go(ctx, c.newCall(req, cc, fromDo).run)
+}
+
+// newCall prepares the attempts of a call of req: its timeout, and how
+// many attempts it may make.
+func (c *Client) newCall(req *http.Request, cc *callConfig, fromDo bool) *call {
 	cl := &call{
 		c:         c,
 		req:       req,
@@ -349,7 +366,7 @@ func (c *Client) start(ctx context.Context, req *http.Request, cc *callConfig, f
 	if retry {
 		cl.max += c.retries
 	}
-	return future.Go(ctx, cl.run)
+	return cl
 }
 
 // run is the future's function: attempts, and waits between them, until one

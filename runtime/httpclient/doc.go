@@ -114,8 +114,41 @@
 // sockets; a call waits for a slot before each attempt, and its context ends
 // the wait.
 //
-// # Cost
+// # Calling views
 //
+// Send calls a view that futuresgen generated (//futures:view) with its
+// request built value by value (NewRequest, PathParam, Param,
+// OptionalParam, ListParam, Request.JSON) by formatters that write each
+// value as the view's binder reads it back (FormatInt is view.Int's
+// inverse, and so on), and returns the future of the view's result. The
+// typed clients that futuresgen writes for //futures:client are made of
+// these calls. A value that cannot make the trip unchanged (a path value
+// that ServeMux would clean away, a header with a line break or edge
+// spaces, a cookie with a quote, NaN) fails the call with a *ParamError
+// before anything is sent. A view's error response fails it with a
+// *Problem: the status, the view's public message (view.Error's), and
+// for a 400 every bad value; StatusOf reads the status of any error
+// response.
+//
+// # For generated code
+//
+// The clients that futuresgen writes use only these names of this package.
+// They are a contract with generated code: a change to one that would break
+// it comes with a new version constant (see
+// [SupportsGeneratedCodeVersion1]).
+//
+//   - [Client] and [CallOption], in the generated Client and its methods;
+//   - [Request], [NewRequest] and [Request.JSON]; the places [In], [InPath],
+//     [InQuery], [InHeader] and [InCookie]; [PathParam], [Param],
+//     [OptionalParam] and [ListParam]; and [Send];
+//   - the formatters [FormatString], [FormatInt], [FormatUint],
+//     [FormatFloat], [FormatBool], [FormatTime], [FormatDuration] and
+//     [FormatText];
+//   - [SupportsGeneratedCodeVersion1], which every generated client
+//     asserts.
+//
+// # Cost
+// //
 // Measured on a 2-core x86-64 VM shared with other jobs (Go 1.26) with
 //
 //	go test -run '^$' -bench . -count 5 ./runtime/httpclient

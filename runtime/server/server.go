@@ -395,7 +395,7 @@ func listen(ctx context.Context, addr string) ([]net.Listener, error) {
 	for i, h := range hosts {
 		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(h, port))
 		if err != nil {
-			if i > 0 && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+			if i > 0 && familyUnavailable(err) {
 				continue // a host without IPv6 still serves IPv4
 			}
 			for _, l := range out {

@@ -169,7 +169,8 @@ type Conn[In, Out any] struct {
 	readErr  error         // why it stopped, once readDone is closed
 	waiting  atomic.Bool   // the reader holds a message nobody receives yet
 	onClosed func()        // cancels the function's context
-	sendMu   sync.Mutex    // one message at a time on the wire
+	// Send needs no lock of its own: websocket.Conn.Write may be called
+	// concurrently, one whole message at a time.
 }
 
 type received struct {

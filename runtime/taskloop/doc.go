@@ -119,6 +119,15 @@
 // to resolution, is about 1.4 µs against 0.7 µs raw, the price of handing
 // it to a parked worker and back.
 //
+// A task whose context outlives its function costs nothing more unless the
+// context is watched (Done, AfterFunc, as any I/O does) and must not keep
+// itself alive: measured with `go test -run '^$' -bench WatchedContext
+// -count 6 ./runtime/taskloop` (medians), a watched task on a loop costs
+// what it did (1.2 µs); with a timeout, whose timer holds the context
+// weakly, 3.3 µs instead of 2.3; without a loop, where the context follows
+// the caller's weakly, 1.4 µs instead of 0.64, and 3.2 µs instead of 1.5
+// with a timeout.
+//
 // # For generated code
 //
 // The wrappers and registration functions that futuresgen writes use only

@@ -1,4 +1,4 @@
-// Package bad holds directives futuresgen refuses; bad.go.golden is this
+// Package bad holds directives futuresgen refuses; bad.go.golden is this // want package:"1 view"
 // file with the suggested fixes applied.
 package bad
 
