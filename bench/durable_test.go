@@ -184,4 +184,74 @@ func BenchmarkDurable(b *testing.B) {
 		cpu.report(b)
 		b.ReportMetric(float64(b.N*durableJobs)/b.Elapsed().Seconds(), "jobs/s")
 	})
+	// Unique inserts (unique=args): each op inserts durableJobs jobs whose
+	// arguments come in pairs, so that half are stored and half are
+	// duplicates that River finds by its unique key, with no worker, to
+	// measure the insert alone.
+	unique := fmt.Sprintf("unique-insert-%dx%d", durableInserters, durableJobs/durableInserters)
+	b.Run(unique+"/impl=futures", func(b *testing.B) {
+		schema := freshSchema(b, pool)
+		spec := taskloop.Spec{Name: "bench.mail", Durable: true, Unique: &taskloop.Unique{ByArgs: true}}
+		backend := durable.New(pool, durable.Options{Schema: schema, InsertOnly: true, Logger: quiet})
+		loop := taskloop.New(taskloop.Options{Backend: backend, Logger: quiet})
+		if err := loop.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { loop.Shutdown(context.Background()) })
+		lctx := taskloop.WithLoop(ctx, loop)
+		var dups atomic.Int64
+		cpu := startCPU()
+		b.ResetTimer()
+		for n := range b.N {
+			insertAll(b, func(i int) error {
+				a := mailArgs{N: n*durableJobs + i/2, To: "user@example.com", Subject: "welcome"}
+				r, err := taskloop.AsyncDurable(lctx, spec, a, func(context.Context) error { return nil }).Await(lctx)
+				if r.Duplicate {
+					dups.Add(1)
+				}
+				return err
+			})
+		}
+		b.StopTimer()
+		cpu.report(b)
+		checkDuplicates(b, dups.Load())
+		b.ReportMetric(float64(b.N*durableJobs)/b.Elapsed().Seconds(), "inserts/s")
+	})
+	b.Run(unique+"/impl=river", func(b *testing.B) {
+		schema := freshSchema(b, pool)
+		client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: quiet, Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		var dups atomic.Int64
+		cpu := startCPU()
+		b.ResetTimer()
+		for n := range b.N {
+			insertAll(b, func(i int) error {
+				// Bounded as futures bounds its inserts (30s), as anything
+				// but a test would: a hung database must not hang a request.
+				ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				res, err := client.Insert(ictx, mailArgs{N: n*durableJobs + i/2, To: "user@example.com", Subject: "welcome"}, opts)
+				if err == nil && res.UniqueSkippedAsDuplicate {
+					dups.Add(1)
+				}
+				return err
+			})
+		}
+		b.StopTimer()
+		cpu.report(b)
+		checkDuplicates(b, dups.Load())
+		b.ReportMetric(float64(b.N*durableJobs)/b.Elapsed().Seconds(), "inserts/s")
+	})
+}
+
+// checkDuplicates fails a unique benchmark whose inserts did not find the
+// duplicates they were given: jobs numbered 1 to durableJobs come in pairs
+// but for the first and the last.
+func checkDuplicates(b *testing.B, dups int64) {
+	if want := int64(b.N * (durableJobs/2 - 1)); dups < want {
+		b.Fatalf("%d inserts were duplicates; want at least %d", dups, want)
+	}
 }

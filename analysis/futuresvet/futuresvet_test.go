@@ -41,8 +41,11 @@ func testModule(t *testing.T) string {
 	t.Setenv("GOFLAGS", "-mod=mod")
 	t.Setenv("GOWORK", "off")
 
-	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./staledoc", "./shop", "./freshclient", "./staleclient"}}); err != nil {
+	if _, err := gen.Run(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./fresh", "./stale", "./orphan", "./staledoc", "./freshlock", "./lostlock", "./shop", "./freshclient", "./staleclient"}}); err != nil {
 		t.Fatalf("generating: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "lostlock", gen.LockFile)); err != nil {
+		t.Fatal(err)
 	}
 	edit(t, filepath.Join(dir, "stale", "stale.go"), "//futures:task retries=1", "//futures:task retries=2")
 	edit(t, filepath.Join(dir, "orphan", "orphan.go"), "//futures:task\n", "")

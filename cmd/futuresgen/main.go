@@ -14,6 +14,13 @@
 //
 // Exit codes: 0 fine, 1 stale (with --check), 2 usage or source errors.
 //
+// Beside the generated file of a package with durable tasks, futuresgen
+// writes futures.lock.json: each durable task's name and the JSON shape of
+// its arguments, as jobs already queued hold them. A change that would
+// break those jobs (a parameter removed, renamed or retyped, a task gone)
+// is an error, unless --accept-breaking=TASK names the task, which rewrites
+// its entry.
+//
 // Generated files are cached like builds, in futuresgen under the user's
 // cache directory, keyed by everything they are made from; set
 // FUTURESGEN_CACHE to another directory, or to off.
@@ -106,6 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	output := flags.StringP("output", "o", gen.DefaultOutput, "generated file name")
 	check := flags.Bool("check", false, "write nothing; exit 1 and print a diff if any generated file is stale, missing or orphaned")
 	tags := flags.String("tags", "", "comma-separated build tags")
+	accept := flags.StringSlice("accept-breaking", nil, "names of durable tasks whose arguments may change in a way that breaks jobs already queued: their entries in "+gen.LockFile+" are rewritten (comma-separated, or the flag repeated)")
 	verbose := flags.BoolP("verbose", "v", false, "print a line per package with what was done and how long it took")
 	version := flags.Bool("version", false, "print the version and exit")
 	usageOut := stderr
@@ -139,9 +147,10 @@ flags:
 		return exitOK
 	}
 	cfg := gen.Config{
-		Patterns: flags.Args(),
-		Output:   *output,
-		Check:    *check,
+		Patterns:       flags.Args(),
+		Output:         *output,
+		Check:          *check,
+		AcceptBreaking: *accept,
 	}
 	if *tags != "" {
 		cfg.Tags = strings.Split(*tags, ",")

@@ -1093,3 +1093,39 @@ func TestNoPackagesWithDirectives(t *testing.T) {
 	}
 	before.unchanged(t, dir)
 }
+
+// TestAcceptBreaking: a rename of a durable task's parameter exits 2 with
+// the way out; --accept-breaking (one dash or two, comma-separated or
+// repeated) rewrites the lock with a warning, after which --check passes.
+func TestAcceptBreaking(t *testing.T) {
+	src := "package mail\n\nimport \"context\"\n\n//futures:task durable\nfunc Send(ctx context.Context, userID int64) error { return nil }\n\n//futures:task durable\nfunc Other(ctx context.Context) error { return nil }\n"
+	dir := newModule(t, map[string]string{"mail/mail.go": src})
+	mustRun(t, "./...")
+	lock := filepath.Join(dir, "mail", "futures.lock.json")
+	if !strings.Contains(read(t, lock), `"userID"`) {
+		t.Fatalf("lock:\n%s", read(t, lock))
+	}
+	write(t, filepath.Join(dir, "mail", "mail.go"), strings.Replace(src, "userID", "customerID", 1))
+	r := futuresgen(t, "./...")
+	if r.code != 2 || !strings.Contains(r.stderr, "--accept-breaking=example.com/m/mail.Send") {
+		t.Fatalf("rename: %v; want exit 2 and the flag that accepts it", r)
+	}
+	old := read(t, lock)
+	for _, args := range [][]string{
+		{"-accept-breaking", "example.com/m/mail.Send", "./..."},
+		{"--accept-breaking=example.com/m/mail.Other,example.com/m/mail.Send", "./..."},
+		{"--accept-breaking", "example.com/m/mail.Other", "--accept-breaking", "example.com/m/mail.Send", "./..."},
+	} {
+		write(t, lock, old)
+		r = futuresgen(t, args...)
+		if r.code != 0 || !strings.Contains(r.stderr, "accepted with --accept-breaking") {
+			t.Errorf("futuresgen %s: %v; want exit 0 and a warning", strings.Join(args, " "), r)
+		}
+	}
+	if !strings.Contains(read(t, lock), `"customerID"`) {
+		t.Errorf("lock after accepting:\n%s", read(t, lock))
+	}
+	if r := futuresgen(t, "--check", "./..."); r.code != 0 {
+		t.Errorf("--check: %v", r)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gofutures/futures/runtime/cron"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -66,8 +67,8 @@ var futuresTasks_Service = []func(*Service) taskloop.Definition{
 		return taskloop.Definition{
 			Spec: taskloop.Spec{
 				Name:    "github.com/gofutures/futures/examples/signup.Service.Cleanup",
-				Every:   time.Minute,
 				Durable: true,
+				Cron:    cron.Expr("*/5 * * * *"),
 			},
 			Run: func(ctx context.Context) error {
 				return recv.Cleanup(ctx)
@@ -168,6 +169,8 @@ var futuresSpec_Service_SendConfirmation = taskloop.Spec{
 	Backoff: time.Second,
 	Timeout: 30 * time.Second,
 	Durable: true,
+	Unique:  &taskloop.Unique{ByArgs: true},
+	Limit:   10,
 }
 
 // futuresArgs_Service_SendConfirmation are the arguments of
@@ -182,7 +185,8 @@ type futuresArgs_Service_SendConfirmation struct {
 // the transaction that ctx carries, if any) and the future resolves once the
 // job is stored, with its ID. Without a backend, SendConfirmation runs like any
 // task: on the loop that ctx names or the default loop, or now, in this
-// goroutine, with no loop. Options: retries=3 backoff=1s timeout=30s durable.
+// goroutine, with no loop. Options: retries=3 backoff=1s timeout=30s durable
+// unique=args limit=10.
 func (s *Service) SendConfirmationAsync(ctx context.Context, c Confirmation) *future.Future[taskloop.Receipt] {
 	return taskloop.AsyncDurable(ctx, futuresSpec_Service_SendConfirmation, futuresArgs_Service_SendConfirmation{C: c}, func(ctx context.Context) error {
 		return s.SendConfirmation(ctx, c)
@@ -214,7 +218,7 @@ type futuresArgs_Service_Cleanup struct{}
 // with the arguments as JSON (in the transaction that ctx carries, if any) and
 // the future resolves once the job is stored, with its ID. Without a backend,
 // Cleanup runs like any task: on the loop that ctx names or the default loop,
-// or now, in this goroutine, with no loop. Options: every=1m durable.
+// or now, in this goroutine, with no loop. Options: cron="*/5 * * * *" durable.
 func (s *Service) CleanupAsync(ctx context.Context) *future.Future[taskloop.Receipt] {
 	return taskloop.AsyncDurable(ctx, futuresSpec_Service_Cleanup, futuresArgs_Service_Cleanup{}, func(ctx context.Context) error {
 		return s.Cleanup(ctx)

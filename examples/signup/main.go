@@ -28,6 +28,19 @@
 //	go run ./examples/signup -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 //	go run ./examples/signup -database-url … -worker    # a worker-only process, as many as you like
 //
+// SendConfirmation is unique per confirmation (signing up twice in a row
+// stores one job), limited to 10 at once in each process, and Cleanup runs
+// on a cron schedule; futures.lock.json locks SendConfirmation's arguments,
+// so that futuresgen refuses a change to Confirmation that would break the
+// confirmations already queued.
+//
+// To watch the jobs, run River's own UI on the same database (and the
+// schema given to -schema, public by default), then open
+// http://localhost:8081/:
+//
+//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable PORT=8081 \
+//	  go run riverqueue.com/riverui/cmd/riverui@v0.22.0 -schema public
+//
 // Flags:
 //
 //	-addr HOST:PORT        where to listen (default 127.0.0.1:8080)

@@ -251,9 +251,12 @@ type Confirmation struct {
 
 // SendConfirmation emails the confirmation of a signup and marks it
 // confirmed: Django Futures' send_signup_confirmation. It is safe to run
-// twice: a signup already confirmed, or forgotten, gets no email.
+// twice: a signup already confirmed, or forgotten, gets no email. A second
+// request for the same confirmation, while the first waits, runs or has
+// run lately, is a duplicate and stores no job (unique=args); each process
+// sends at most 10 emails at once (limit=10), as a mail server allows.
 //
-//futures:task retries=3 backoff=1s timeout=30s durable
+//futures:task retries=3 backoff=1s timeout=30s durable unique=args limit=10
 func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
 	sg, ok, err := s.Store.Get(ctx, c.SignupID)
 	if err != nil {
@@ -278,11 +281,11 @@ func (s *Service) SendConfirmation(ctx context.Context, c Confirmation) error {
 }
 
 // Cleanup forgets signups older than the retention, so that the store does
-// not grow without end. RegisterServiceTasks starts it. It is durable so
-// that, with PostgreSQL, it runs once a minute across all processes rather
-// than once in each.
+// not grow without end. RegisterServiceTasks starts it, every five
+// minutes. It is durable so that, with PostgreSQL, it runs once every five
+// minutes across all processes rather than once in each.
 //
-//futures:task every=1m durable
+//futures:task cron="*/5 * * * *" durable
 func (s *Service) Cleanup(ctx context.Context) error {
 	retention := s.Retention
 	if retention <= 0 {

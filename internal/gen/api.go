@@ -261,9 +261,12 @@ func (l *loaded) scanDocs() error {
 		if err != nil {
 			return err
 		}
-		if isGeneratedDoc(head) {
-			l.generated = append(l.generated, path)
-		} else {
+		switch {
+		case isGeneratedDoc(head):
+			if !slices.Contains(l.generated, path) { // the lock, read already
+				l.generated = append(l.generated, path)
+			}
+		default:
 			l.otherJSON = append(l.otherJSON, name)
 		}
 	}

@@ -102,7 +102,7 @@ func openCache(dir string) *genCache {
 }
 
 // keys computes the key of every plan; "" means not cacheable.
-func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]string {
+func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated, lc *lockCtx) map[string]string {
 	if c == nil {
 		return nil
 	}
@@ -185,6 +185,18 @@ func (c *genCache) keys(plans []*plan, cfg *Config, gen *generated) map[string]s
 		}
 		for _, name := range slices.Sorted(slices.Values(p.excluded)) {
 			line("excluded %s", name) // their directives' sources are among the sources
+		}
+		// The lock is an input too: the changes it refuses, the optional
+		// parameters it marks. So are the breaks the user accepts, and
+		// which of its tasks moved to another package of the run.
+		line("lock %x", sha256.Sum256(p.lockData))
+		line("accept %s", strings.Join(slices.Sorted(maps.Keys(lc.accept)), ","))
+		if old, err := readLock(p.lockData); err == nil {
+			for _, name := range slices.Sorted(maps.Keys(old.Tasks)) {
+				if owner := lc.owner[name]; owner != "" && owner != p.path {
+					line("moved %s %s", name, owner)
+				}
+			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(p.sources)) {
 			line("source %s %x", name, sha256.Sum256(p.sources[name]))

@@ -15,6 +15,10 @@ var taskOptions = []optSpec{
 	{"queue", optName},
 	{"durable", optBool},
 	{"name", optName},
+	{"unique", optText},
+	{"priority", optInt},
+	{"cron", optText},
+	{"limit", optInt},
 }
 
 // task is a checked //futures:task function, ready to emit.
@@ -36,10 +40,15 @@ type task struct {
 	every    time.Duration
 	queue    string
 	durable  bool
+	unique   *uniqueOpt
+	priority int
+	cron     string
+	limit    int
 	async    string // generated names
 	later    string
 	specName string
-	argsName string // the struct its arguments travel in: durable, or with parameters
+	argsName string   // the struct its arguments travel in: durable, unique, or with parameters
+	optional []string // durable: the keys of parameters added since the task was locked
 }
 
 // checkTask validates a //futures:task declaration's options and signature.
@@ -131,6 +140,9 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		ok = false
 	}
 
+	if !checkControls(d, t, opts, q, e) {
+		ok = false
+	}
 	if t.every > 0 && len(t.params) > 0 {
 		e.add(t.params[0].Pos(), "%s runs every %s, so nothing can pass it arguments: a periodic task takes at most a context.Context", fnName, opts["every"].str)
 		ok = false
@@ -156,7 +168,7 @@ func checkTask(pkg *types.Package, d *decl, e *errs) *task {
 		suffix = t.recv.named.Obj().Name() + "_" + fnName
 	}
 	t.specName = "futuresSpec_" + suffix
-	if t.durable || len(t.params) > 0 {
+	if t.durable || t.unique != nil || len(t.params) > 0 {
 		t.argsName = "futuresArgs_" + suffix
 	}
 	if !ok {

@@ -32,6 +32,7 @@ const (
 	pathFuture   = "github.com/gofutures/futures/runtime/future"
 	pathTaskloop = "github.com/gofutures/futures/runtime/taskloop"
 	pathView     = "github.com/gofutures/futures/runtime/view"
+	pathCron     = "github.com/gofutures/futures/runtime/cron"
 	pathSocket   = "github.com/gofutures/futures/runtime/socket"
 	pathIter     = "iter"
 	// pathHTTPClient is what generated clients (//futures:client) call.
@@ -51,8 +52,10 @@ var contract = map[string]map[string]bool{
 	pathFuture: setOf("Future Future.Await"),
 	pathTaskloop: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Retries Spec.Backoff Spec.Timeout Spec.Delay Spec.Every Spec.Queue Spec.Durable
-		Async Later AsyncWith LaterWith AsyncDurable LaterDurable DecodeArgs Receipt
+		Spec.Cron Spec.Unique Spec.Priority Spec.Limit Unique Unique.ByArgs Unique.ByQueue Unique.Period Unique.States
+		Async Later AsyncWith LaterWith AsyncDurable LaterDurable AsyncUnique LaterUnique DecodeArgs Receipt
 		Definition Definition.Spec Definition.Run Definition.RunJSON Registrar Registrar.Register RegisterOn`),
+	pathCron: setOf("Expr"),
 	pathView: setOf(versionAssertion + `
 		Spec Spec.Name Spec.Pattern Spec.Timeout Spec.ReadsBody Spec.MaxBody Spec.Status Spec.Template
 		Spec.ErrorTemplate Spec.Heartbeat

@@ -107,7 +107,7 @@ func TestCheckOptions(t *testing.T) {
 				"durable": {set: true, flag: true},
 			}},
 		{line: "//futures:task durable=false", want: map[string]optValue{"durable": {set: true}}},
-		{line: "//futures:task retry=3", errs: []string{`unknown option "retry" for //futures:task (did you mean "retries"?); options are backoff, delay, durable, every, name, queue, retries, timeout`}, errOff: []int{15}},
+		{line: "//futures:task retry=3", errs: []string{`unknown option "retry" for //futures:task (did you mean "retries"?); options are backoff, cron, delay, durable, every, limit, name, priority, queue, retries, timeout, unique`}, errOff: []int{15}},
 		{line: "//futures:task retries=3 retries=4", errs: []string{"duplicate option retries"}, errOff: []int{25}},
 		{line: "//futures:task retries=-1", errs: []string{`retries wants an integer ≥ 0, not "-1"`}, errOff: []int{23}},
 		{line: "//futures:task retries=three", errs: []string{`retries wants an integer ≥ 0, not "three"`}, errOff: []int{23}},

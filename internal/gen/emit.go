@@ -80,6 +80,9 @@ func (p *plan) emit() (map[string][]byte, error) {
 	if p.api != nil {
 		out[p.api.out] = p.api.doc
 	}
+	if p.lockOut != nil {
+		out[LockFile] = p.lockOut
+	}
 	return out, nil
 }
 
@@ -92,7 +95,7 @@ func emitFile(pkg *types.Package, excluded []string, out *outFile) ([]byte, erro
 	for path, name := range map[string]string{
 		pathContext: "context", pathErrors: "errors", pathHTTP: "http", pathTime: "time",
 		pathFmt: "fmt", pathStrconv: "strconv", pathUTF8: "utf8",
-		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view",
+		pathFuture: "future", pathTaskloop: "taskloop", pathView: "view", pathCron: "cron",
 		pathSocket: "socket", pathIter: "iter", pathHTTPClient: "httpclient",
 	} {
 		paths[path] = types.NewPackage(path, name)
@@ -296,7 +299,7 @@ func newNames(pkg *types.Package, excluded []string, paths map[string]*types.Pac
 
 func runtimeRank(path string) int {
 	switch path {
-	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathSocket, pathIter, pathHTTPClient:
+	case pathContext, pathErrors, pathHTTP, pathTime, pathFmt, pathStrconv, pathUTF8, pathFuture, pathTaskloop, pathView, pathCron, pathSocket, pathIter, pathHTTPClient:
 		return 1
 	}
 	return 0

@@ -34,6 +34,35 @@ func specCode(t *task, periodic bool) jen.Code {
 	if t.durable {
 		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Durable", jen.True()))
 	}
+	if periodic && t.cron != "" {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Cron", rt(pathCron, "Expr").Call(jen.Lit(t.cron))))
+	}
+	if u := t.unique; u != nil {
+		var uf []jen.Code
+		if u.byArgs {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "ByArgs", jen.True()))
+		}
+		if u.byQueue {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "ByQueue", jen.True()))
+		}
+		if u.period > 0 {
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "Period", durationCode(u.period)))
+		}
+		if u.states != nil {
+			states := make([]jen.Code, len(u.states))
+			for i, s := range u.states {
+				states[i] = jen.Lit(s)
+			}
+			uf = append(uf, fieldOf(pathTaskloop, "Unique", "States", jen.Index().String().Values(states...)))
+		}
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Unique", jen.Op("&").Add(rt(pathTaskloop, "Unique")).Add(literal(uf))))
+	}
+	if t.priority > 0 {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Priority", jen.Lit(t.priority)))
+	}
+	if t.limit > 0 {
+		fields = append(fields, fieldOf(pathTaskloop, "Spec", "Limit", jen.Lit(t.limit)))
+	}
 	return rt(pathTaskloop, "Spec").Add(literal(fields))
 }
 
@@ -74,9 +103,15 @@ func emitTask(f *jen.File, n *names, t *task) {
 		return
 	}
 	async, later := "Async", "Later"
-	if t.argsName != "" {
-		// The arguments go to the loop's SubmitHooks too, for a test
-		// harness (runtime/futurestest) to record.
+	switch {
+	case t.unique != nil:
+		// The arguments tell the task's duplicates apart, and go to the
+		// loop's SubmitHooks too.
+		emitArgs(f, t)
+		async, later = "AsyncUnique", "LaterUnique"
+	case t.argsName != "":
+		// The arguments go to the loop's SubmitHooks, for a test harness
+		// (runtime/futurestest) to record.
 		emitArgs(f, t)
 		async, later = "AsyncWith", "LaterWith"
 	}
@@ -146,8 +181,8 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 	runtimeArgs := []jen.Code{jen.Id(ctxName), jen.Id(t.specName)}
 	if t.argsName != "" {
 		// A durable task's arguments travel as JSON to whichever process
-		// works the job, and the closure runs the task here when there is
-		// no backend; any task's go to the loop's SubmitHooks.
+		// works the job, and tell a unique task's duplicates apart; any
+		// task's go to the loop's SubmitHooks.
 		keys := argKeys(t)
 		values := make([]jen.Code, len(keys))
 		for i, key := range keys {
@@ -156,6 +191,7 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 		runtimeArgs = append(runtimeArgs, jen.Id(t.argsName).Values(values...))
 	}
 	if t.durable {
+		// The closure runs the task here when there is no backend.
 		closure = jen.Func().Params(jen.Id(taskCtx).Qual(pathContext, "Context")).Error().Block(errorOnly(call, false, t.hasErr)...)
 	}
 
@@ -175,9 +211,10 @@ func emitWrapper(f *jen.File, n *names, t *task, name, runtimeFunc, doc string) 
 }
 
 // emitArgs writes the struct a task's arguments travel in: as JSON for a
-// durable task, to the loop's SubmitHooks for any. Its JSON keys are the
-// parameters' names, so that a job stored by one version of the code
-// decodes in the next as long as the names stay.
+// durable task, to the loop's SubmitHooks for any, and a unique task's
+// duplicates are told apart by them. Its JSON keys are the parameters'
+// names, so that a job stored by one version of the code decodes in the
+// next as long as the names stay; the lock file sees to that.
 func emitArgs(f *jen.File, t *task) {
 	keys := argKeys(t)
 	fields := make([]jen.Code, len(t.params))
@@ -186,6 +223,8 @@ func emitArgs(f *jen.File, t *task) {
 	}
 	if t.durable {
 		docComment(f, "%s are the arguments of %s as they travel in a durable job.", t.argsName, t.display())
+	} else if t.unique != nil {
+		docComment(f, "%s are the arguments of %s as %s and %s hand them to the task loop, which tells its duplicates apart by them and gives them to its SubmitHooks (a test harness records them).", t.argsName, t.display(), t.async, t.later)
 	} else {
 		docComment(f, "%s are the arguments of %s as %s and %s hand them to the task loop, for its SubmitHooks (a test harness records them).", t.argsName, t.display(), t.async, t.later)
 	}
@@ -225,11 +264,12 @@ func errorOnly(call *jen.Statement, hasResult, hasErr bool) []jen.Code {
 // receiver of a method task.
 func definitionCode(n *names, t *task, recv string) jen.Code {
 	spec := jen.Id(t.specName)
-	if t.every > 0 {
+	periodic := t.every > 0 || t.cron != ""
+	if periodic {
 		spec = jen.Add(specCode(t, true)) // the wrappers' Spec runs once; this one repeats
 	}
 	d := []jen.Code{fieldOf(pathTaskloop, "Definition", "Spec", spec)}
-	if t.every > 0 {
+	if periodic {
 		var reserved []string
 		if t.recv == nil {
 			reserved = append(reserved, t.fn.Name())
@@ -280,9 +320,15 @@ func runJSONCode(n *names, t *task, recv string) jen.Code {
 	if t.recv != nil {
 		call = jen.Id(recv).Dot(t.fn.Name()).Call(args...)
 	}
+	// Parameters added since the task was locked may be missing from
+	// jobs stored before.
+	decodeArgs := []jen.Code{jen.Id(data), jen.Op("&").Id(a)}
+	for _, key := range t.optional {
+		decodeArgs = append(decodeArgs, jen.Lit(key))
+	}
 	return jen.Func().Params(jen.Id(ctx).Qual(pathContext, "Context"), jen.Id(data).Index().Byte()).Error().Block(
 		jen.Var().Id(a).Id(t.argsName),
-		jen.If(jen.Id(err).Op(":=").Add(rt(pathTaskloop, "DecodeArgs")).Call(jen.Id(data), jen.Op("&").Id(a)), jen.Id(err).Op("!=").Nil()).Block(
+		jen.If(jen.Id(err).Op(":=").Add(rt(pathTaskloop, "DecodeArgs")).Call(decodeArgs...), jen.Id(err).Op("!=").Nil()).Block(
 			jen.Return(jen.Id(err)),
 		),
 		jen.Return(call),

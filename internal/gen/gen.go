@@ -86,6 +86,10 @@ type Config struct {
 	// Log, when not nil, receives a line per package: what was done and how
 	// long it took (the CLI's --verbose).
 	Log io.Writer
+	// AcceptBreaking names durable tasks whose changes may break the
+	// decoding of jobs already queued (see LockFile): their lock entries
+	// are rewritten, with a warning, instead of failing the run.
+	AcceptBreaking []string
 	// CacheDir, when not "", keeps each package's generated files under a
 	// key of everything they depend on, so that a package whose sources,
 	// dependencies and flags have not changed is neither type-checked nor
@@ -175,6 +179,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// from the cache.
 	plans := make([]*plan, len(pkgs))
 	gen := &generated{funcs: map[string]map[string]bool{}, methods: map[string]map[string]bool{}}
+	lc := &lockCtx{accept: map[string]bool{}, owner: map[string]string{}}
+	for _, name := range cfg.AcceptBreaking {
+		lc.accept[name] = true
+	}
 	for i, l := range pkgs {
 		plans[i] = newPlan(l, e)
 	}
@@ -183,9 +191,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	resolveClients(plans, listedPkgs, fset, e)
 	for _, p := range plans {
 		p.reserveNames(gen)
+		names, _ := syntaxDurableNames(p.loaded, p.decls)
+		for _, name := range names {
+			lc.owner[name] = p.loaded.path
+		}
 	}
 	cache := openCache(cfg.CacheDir)
-	keys := cache.keys(plans, &cfg, gen)
+	keys := cache.keys(plans, &cfg, gen, lc)
 
 	// Type-check, check and place each package the cache does not have.
 	imp := newImporter(fset, pkgs, cfg.Env)
@@ -194,15 +206,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			p.cached = files
 			continue
 		}
-		before := len(e.list)
+		before, warned := len(e.list), len(e.warnings)
 		imp.typeCheck(p.loaded)
 		if c := p.client; c != nil && c.listed != nil {
 			c.types, _ = imp.load(c.listed)
 		}
 		e.list = append(e.list, loadErrors(p.loaded, gen)...)
 		p.check(e)
+		if len(e.list) == before {
+			// Against the durable tasks as they are, not as far as a
+			// check that failed got.
+			p.checkLock(lc, e)
+		}
 		p.place(e, cfg.Output)
-		p.clean = len(e.list) == before
+		// A cached package skips the check, and would lose its warnings.
+		p.clean = len(e.list) == before && len(e.warnings) == warned
 	}
 	res := &Result{Warnings: e.warnings.sorted()}
 	if len(e.list) > 0 {

@@ -86,11 +86,13 @@ var gorootOnce = sync.OnceValues(func() (string, error) {
 	return strings.TrimSpace(string(out)), err
 })
 
-// copyTree copies the .go files of src into dst, keeping the layout.
+// copyTree copies the .go files of src into dst, keeping the layout, and
+// the lock files (futures.lock.json) of the error cases, which they are
+// checked against.
 func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") && filepath.Base(path) != gen.LockFile {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
@@ -255,6 +257,10 @@ func TestErrors(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(mod, gen.DefaultOutput)); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("%s was written despite errors", gen.DefaultOutput)
+			}
+			before, _ := os.ReadFile(filepath.Join(src, gen.LockFile))
+			if after, _ := os.ReadFile(filepath.Join(mod, gen.LockFile)); !bytes.Equal(before, after) {
+				t.Errorf("%s was written despite errors", gen.LockFile)
 			}
 		})
 	}

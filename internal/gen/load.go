@@ -76,9 +76,10 @@ type loaded struct {
 	path       string
 	name       string
 	dir        string
-	generated  []string          // existing generated files in the build, and OpenAPI documents, absolute
+	generated  []string          // existing generated files in the build, OpenAPI documents and the lock, absolute
 	otherJSON  []string          // the other JSON files of its directory, by name
 	sources    map[string][]byte // the other compiled files, read once
+	lockData   []byte            // the lock file's bytes (LockFile), nil if there is none
 	checked    bool
 	typeErrors []types.Error
 
@@ -185,6 +186,7 @@ type scanned struct {
 	sources    map[string][]byte // compiled files, generated ones included
 	generated  []string
 	mentions   bool              // a compiled file mentions a directive
+	lock       bool              // the package's directory has a lock file
 	excluded   map[string][]byte // of the package, not tests nor generated
 	directives bool              // an excluded file mentions a directive
 	goGenerate bool
@@ -195,7 +197,7 @@ type scanned struct {
 // files to keep fresh or remove.
 // A package whose every file is excluded is out of scope as a whole.
 func (s *scanned) candidate() bool {
-	return len(s.sources) > 0 && (s.mentions || len(s.generated) > 0 || s.directives)
+	return len(s.sources) > 0 && (s.mentions || len(s.generated) > 0 || s.directives || s.lock)
 }
 
 // scanPackages reads the files of every listed package and keeps the
@@ -207,6 +209,10 @@ func scanPackages(listed []*listedPackage, fset *token.FileSet, e *errs) ([]*sca
 	for i, lp := range listed {
 		s := &scanned{listedPackage: lp, sources: map[string][]byte{}, excluded: map[string][]byte{}}
 		out[i] = s
+		// A lock left by durable tasks that are all gone is still checked.
+		if _, err := os.Stat(filepath.Join(lp.Dir, LockFile)); err == nil {
+			s.lock = true
+		}
 		for _, name := range lp.compiled() {
 			src, err := os.ReadFile(name)
 			if err != nil {
@@ -433,6 +439,20 @@ func topLevelNames(f *ast.File) []string {
 	return out
 }
 
+// readLock reads the package's lock file, if any, which joins its
+// generated files: rewritten when stale, removed when orphaned.
+func (l *loaded) readLock() error {
+	data, path, err := readLockFile(l.dir)
+	if err != nil || path == "" {
+		return err
+	}
+	l.lockData = data
+	if !slices.Contains(l.generated, path) {
+		l.generated = append(l.generated, path)
+	}
+	return nil
+}
+
 // parseCandidate parses a candidate's compiled files but the generated
 // ones (which may be stale, and declare the names about to be generated:
 // the package is seen as if they were not there). read holds the bytes of
@@ -455,6 +475,9 @@ func parseCandidate(p *packages.Package, fset *token.FileSet, read map[string][]
 		} else {
 			l.sources[f] = src
 		}
+	}
+	if err := l.readLock(); err != nil {
+		return nil, err
 	}
 	p.Fset = fset
 	for _, name := range p.CompiledGoFiles {

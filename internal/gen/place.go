@@ -28,6 +28,9 @@ func (p *plan) place(e *errs, output string) {
 		if p.api.out == output || slices.Contains(p.otherJSON, p.api.out) {
 			e.add(p.api.decl.at(p.api.decl.dir.kindOff), "the OpenAPI document would overwrite %s, which futuresgen did not generate; choose another name with out=…", p.api.out)
 		}
+		if p.api.out == LockFile {
+			e.add(p.api.decl.at(p.api.decl.dir.kindOff), "the OpenAPI document would take the name of the durable tasks' lock, %s; choose another name with out=…", LockFile)
+		}
 	}
 	for _, f := range p.files {
 		if slices.ContainsFunc(slices.Concat(p.pkg.GoFiles, p.excluded), func(src string) bool {

@@ -31,6 +31,9 @@ type plan struct {
 	cached   map[string][]byte // the generated files, when the cache had them
 	clean    bool              // checked without errors: its output may be cached
 	docs     *docIndex         // built when first needed, by docIndex
+
+	lockOut  []byte      // the lock file to write, nil for none (checkLock)
+	lockFile *token.File // the old lock, in the file set, for positions in it
 }
 
 // docIndex returns the doc comments and field syntax of the package's

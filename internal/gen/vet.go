@@ -135,9 +135,18 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	l.sources = map[string][]byte{}
 	l.addExcluded(vp.Fset, excluded)
 
-	// Find, and with no directive and no generated file, stop there.
+	// The lock, from the file system: analysis drivers let ReadFile read
+	// only the package's own files, which a JSON file is not.
+	data, lockPath, err := readLockFile(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	l.lockData = data
+
+	// Find, and with no directive, no generated file and no lock, stop
+	// there.
 	p := newPlan(l, e)
-	if len(p.sites) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 {
+	if len(p.sites) == 0 && len(p.pkgDecls) == 0 && len(l.generated) == 0 && l.lockData == nil {
 		return diagnostics(vp, e), nil
 	}
 	// The OpenAPI documents futuresgen wrote, and the other JSON files,
@@ -177,6 +186,14 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 	// Type-check, check and place.
 	recheck(vp, pkg)
 	p.check(e)
+	if len(e.list) == 0 {
+		names, _ := syntaxDurableNames(l, p.decls)
+		owner := map[string]string{}
+		for _, name := range names {
+			owner[name] = l.path
+		}
+		p.checkLock(&lockCtx{accept: map[string]bool{}, owner: owner}, e)
+	}
 	p.place(e, output)
 	if len(e.list) > 0 {
 		return diagnostics(vp, e), nil
@@ -194,7 +211,7 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 		fix = "run go generate"
 	}
 	for _, name := range l.generated {
-		if _, wanted := files[filepath.Base(name)]; !wanted {
+		if _, wanted := files[filepath.Base(name)]; !wanted && filepath.Base(name) != LockFile {
 			// At the package clause of a file that is not generated, when
 			// there is one: linters hide what they find in generated files.
 			var at token.Pos
@@ -206,6 +223,28 @@ func Vet(vp VetPackage) ([]Diagnostic, error) {
 			}
 			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf(
 				"%s is orphaned: no directive of this package generates it any more; %s, which removes it", filepath.Base(name), fix)})
+		}
+	}
+	// The lock, at the first durable task's directive (or the package
+	// clause of the first file when none is left).
+	if want, have := files[LockFile], l.lockData; !bytes.Equal(want, have) {
+		at := token.NoPos
+		if len(pkg.Syntax) > 0 {
+			at = pkg.Syntax[0].Package
+		}
+		for _, u := range p.units {
+			if t, ok := u.(*task); ok && t.durable {
+				at = t.decl.line.Slash
+				break
+			}
+		}
+		switch {
+		case want == nil:
+			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf("%s is orphaned: this package has no durable task any more; %s, which removes it", LockFile, fix)})
+		case lockPath == "":
+			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf("%s is missing: it locks the arguments of this package's durable tasks; %s", LockFile, fix)})
+		default:
+			diags = append(diags, Diagnostic{Pos: at, Message: fmt.Sprintf("%s is stale: from line %d on, it is not what the durable tasks of this package lock; %s", LockFile, firstDifference(have, want), fix)})
 		}
 	}
 	for _, of := range p.files {

@@ -51,8 +51,20 @@
 // job without a timeout after a crash); Spec.Delay schedules the job that much later; Spec.Queue names its River
 // queue ("default" when empty); Spec.Every makes the task a River periodic
 // job, inserted by the cluster's elected leader only, so it runs once per
-// interval across all processes. An error marked taskloop.Permanent cancels
-// the job instead of retrying it.
+// interval across all processes, and Spec.Cron likewise, once per tick of
+// its schedule. An error marked taskloop.Permanent cancels the job instead
+// of retrying it, as does arguments that no longer match the task's
+// parameters (taskloop.ErrArgs).
+//
+// Spec.Unique is River's UniqueOpts: a duplicate is not inserted, and its
+// Receipt has Duplicate set and the ID of the job already there.
+// Spec.Priority is the job's priority (1, the first, to 4). Spec.Limit is
+// how many of the task's jobs each worker process runs at once: a job
+// fetched beyond that is snoozed for Options.LimitWait (which River does
+// not count as an attempt), to be fetched again by whichever process has
+// room; open-source River has no limit across processes. A worker process
+// creates the queue of every task it registers, worked with
+// Options.MaxWorkers jobs at once or the count Options.Queues gives it.
 //
 // # Every worker process registers every durable task
 //
@@ -73,6 +85,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -102,9 +115,19 @@ type Options struct {
 	// Schema is the PostgreSQL schema of River's tables. Default: none, so
 	// that PostgreSQL's search_path decides (usually public).
 	Schema string
-	// MaxWorkers is how many jobs of each queue this process works at once.
-	// Default: 50.
+	// MaxWorkers is how many jobs of each queue this process works at once,
+	// for the queues that Queues does not name. Default: 50.
 	MaxWorkers int
+	// Queues sets how many jobs of the named queues (a task's queue=, or
+	// "default") this process works at once, in place of MaxWorkers. A
+	// worker process creates every queue of the tasks it registered, and
+	// those named here.
+	Queues map[string]int
+	// LimitWait is how long a job of a task with a limit (Spec.Limit) waits
+	// before it is fetched again when this process already runs that many:
+	// it is snoozed, which River does not count as an attempt. Default:
+	// 1 second, with jitter.
+	LimitWait time.Duration
 	// InsertOnly makes this process insert jobs but not work them, as a web
 	// server that leaves the work to worker processes.
 	InsertOnly bool
@@ -198,6 +221,9 @@ func New(pool *pgxpool.Pool, opts Options) *Backend {
 	if opts.MaxRescues <= 0 {
 		opts.MaxRescues = 10
 	}
+	if opts.LimitWait <= 0 {
+		opts.LimitWait = time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -216,6 +242,10 @@ func (b *Backend) Register(defs ...taskloop.Definition) error {
 	var problems []error
 	for _, d := range defs {
 		switch {
+		case d.Spec.Priority < 0 || d.Spec.Priority > 4:
+			problems = append(problems, fmt.Errorf("durable: task %s: priority %d: River's priorities are 1 to 4", d.Spec.Name, d.Spec.Priority))
+		case d.Spec.Unique != nil && taskloop.CheckStates(d.Spec.Unique.States) != nil:
+			problems = append(problems, fmt.Errorf("durable: task %s: unique: %w", d.Spec.Name, taskloop.CheckStates(d.Spec.Unique.States)))
 		case d.RunJSON == nil:
 			problems = append(problems, fmt.Errorf("durable: task %s has no RunJSON function (is it marked durable?)", d.Spec.Name))
 		case b.defs[d.Spec.Name].RunJSON != nil:
@@ -257,19 +287,33 @@ func (b *Backend) Start(ctx context.Context) error {
 		w := &worker{
 			def: d, maxBackoff: b.opts.MaxBackoff, noTimeout: b.opts.RescueStuckJobsAfter,
 			maxRescues: b.opts.MaxRescues, logger: b.opts.Logger, stats: &b.stats,
+			limitWait: b.opts.LimitWait,
+		}
+		if d.Spec.Limit > 0 {
+			w.slots = make(chan struct{}, d.Spec.Limit)
 		}
 		if err := addWorker(workers, name, w); err != nil {
 			return fmt.Errorf("durable: task %s: %w", name, err)
 		}
-		queues[queueName(d.Spec.Queue)] = river.QueueConfig{MaxWorkers: b.opts.MaxWorkers}
-		if d.Spec.Every > 0 {
+		queues[queueName(d.Spec.Queue)] = river.QueueConfig{MaxWorkers: b.maxWorkers(d.Spec.Queue)}
+		var sched river.PeriodicSchedule
+		switch {
+		case d.Spec.Every > 0:
+			sched = river.PeriodicInterval(d.Spec.Every)
+		case d.Spec.Cron != nil:
+			sched = d.Spec.Cron
+		}
+		if sched != nil {
 			spec := d.Spec
 			periodic = append(periodic, river.NewPeriodicJob(
-				river.PeriodicInterval(spec.Every),
+				sched,
 				func() (river.JobArgs, *river.InsertOpts) { return jobArgs{kind: spec.Name}, b.insertOpts(spec) },
 				&river.PeriodicJobOpts{ID: spec.Name},
 			))
 		}
+	}
+	for q := range b.opts.Queues {
+		queues[queueName(q)] = river.QueueConfig{MaxWorkers: b.maxWorkers(q)}
 	}
 	cfg := &river.Config{
 		Logger:               b.opts.Logger,
@@ -331,14 +375,40 @@ func (b *Backend) Stop(ctx context.Context) error {
 	return err
 }
 
+// maxWorkers is how many jobs of queue q this process works at once.
+func (b *Backend) maxWorkers(q string) int {
+	if n := b.opts.Queues[queueName(q)]; n > 0 {
+		return n
+	}
+	if n := b.opts.Queues[q]; n > 0 {
+		return n
+	}
+	return b.opts.MaxWorkers
+}
+
 // insertOpts are the options of spec's jobs. MaxAttempts leaves room for
 // the task's own attempts and for every crash that MaxRescues allows, and
 // one more: River's rescuer, which counts both, never discards a job that
 // a worker would still run (see worker.Work).
 func (b *Backend) insertOpts(spec taskloop.Spec) *river.InsertOpts {
-	opts := &river.InsertOpts{Queue: queueName(spec.Queue), MaxAttempts: max(spec.Retries, 0) + b.opts.MaxRescues + 2}
+	opts := &river.InsertOpts{
+		Queue:       queueName(spec.Queue),
+		MaxAttempts: max(spec.Retries, 0) + b.opts.MaxRescues + 2,
+		Priority:    spec.Priority, // 0 is River's default, 1
+	}
 	if spec.Delay > 0 {
 		opts.ScheduledAt = time.Now().Add(spec.Delay)
+	}
+	if u := spec.Unique; u != nil {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: u.ByArgs, ByQueue: u.ByQueue, ByPeriod: u.Period}
+		for _, s := range u.States {
+			opts.UniqueOpts.ByState = append(opts.UniqueOpts.ByState, rivertype.JobState(s))
+		}
+		if !u.ByArgs && !u.ByQueue && u.Period <= 0 && u.States == nil {
+			// River reads empty UniqueOpts as "not unique": the default
+			// states, said out loud, make one job of the task at a time.
+			opts.UniqueOpts.ByState = rivertype.UniqueOptsByStateDefault()
+		}
 	}
 	return opts
 }
@@ -355,27 +425,22 @@ func (b *Backend) Enqueue(ctx context.Context, spec taskloop.Spec, args []byte) 
 	}
 	job := jobArgs{kind: spec.Name, data: args}
 	var err error
-	var id int64
+	var res *rivertype.JobInsertResult
 	if tx := b.tx(ctx); tx != nil {
-		res, e := client.InsertTx(ctx, tx, job, b.insertOpts(spec))
-		if e == nil {
-			id = res.Job.ID
-		}
+		res, err = client.InsertTx(ctx, tx, job, b.insertOpts(spec))
 		// Retrying in the same transaction cannot help: after an error
 		// PostgreSQL refuses every statement until the transaction ends
 		// (SQLSTATE 25P02), which would hide this error behind that one.
-		err = taskloop.Permanent(e)
+		err = taskloop.Permanent(err)
 	} else {
-		res, e := client.Insert(ctx, job, b.insertOpts(spec))
-		if e == nil {
-			id = res.Job.ID
-		}
-		err = e
+		res, err = client.Insert(ctx, job, b.insertOpts(spec))
 	}
 	if err != nil {
 		return taskloop.Receipt{}, fmt.Errorf("durable: inserting a job for %s: %w", spec.Name, err)
 	}
-	return taskloop.Receipt{JobID: id}, nil
+	// A duplicate of a unique job (Spec.Unique) was not inserted: River
+	// returns the job already there.
+	return taskloop.Receipt{JobID: res.Job.ID, Duplicate: res.UniqueSkippedAsDuplicate}, nil
 }
 
 // InTx reports whether Enqueue would insert in a transaction of ctx.
@@ -462,6 +527,10 @@ type worker struct {
 	maxRescues int
 	logger     *slog.Logger
 	stats      *counters
+	// slots holds a token per running job of a task with a limit
+	// (Spec.Limit), nil without one.
+	slots     chan struct{}
+	limitWait time.Duration
 }
 
 // rescuedError is the error that River's rescuer records on a job it found
@@ -509,6 +578,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
 		// lastAttempt should have ended the job; should River ever run it
 		// again, the task still gets no more than its attempts.
 		return river.JobCancel(fmt.Errorf("durable: task %s, job %d: all %d attempts of the task failed", name, job.ID, retries+1))
+	}
+	if w.slots != nil {
+		select {
+		case w.slots <- struct{}{}:
+			defer func() { <-w.slots }()
+		default:
+			// As many run here already: the job goes back to wait, without
+			// counting as an attempt, for this process or another.
+			half := w.limitWait / 2
+			return river.JobSnooze(half + rand.N(w.limitWait-half+1))
+		}
 	}
 	if lastCrashed {
 		w.stats.runsAfterCrash.Add(1)

@@ -21,8 +21,16 @@
 // response is written), delays and intervals. A durable task runs as a
 // backend's worker would run its job: its arguments are encoded as JSON
 // when it is scheduled and decoded by its registered RunJSON when it runs
-// (taskloop.Options.DurableJSON), so that a test catches arguments that
-// would not survive the trip, and Task.Args holds them as they came back.
+// (taskloop.Options.DurableJSON), strictly, as taskloop.DecodeArgs
+// decodes them, so that a test catches arguments that would not survive
+// the trip, and Task.Args holds them as they came back.
+//
+// The task options of River's controls hold here as on a loop: a task
+// with unique= that matches one already pending (or, with a period, run in
+// that period) is recorded with Duplicate set and does not run; limit=
+// bounds the attempts that run at once, which RunPending, running one at
+// a time, always meets; a cron= task registered with Register runs at its
+// schedule's times on the clock (see Time), like an every= task.
 //
 // # Time
 //
@@ -242,6 +250,10 @@ type Task struct {
 	// Later says the task was scheduled to run after its request's
 	// response (FLater inside a view).
 	Later bool
+	// Duplicate says the task was a duplicate of one already pending (its
+	// Spec.Unique): it does not run, and it is Done at once for a durable
+	// task (its Receipt says Duplicate), else when the original is.
+	Duplicate bool
 	// RequestID is the ID of the request that scheduled it, if any
 	// (taskloop.RequestID).
 	RequestID string
@@ -306,6 +318,12 @@ func (t *Task) String() string {
 	if t.Spec.Every > 0 {
 		fmt.Fprintf(&b, " every=%v", t.Spec.Every)
 	}
+	if t.Spec.Cron != nil {
+		fmt.Fprintf(&b, " cron=%q", fmt.Sprint(t.Spec.Cron))
+	}
+	if t.Duplicate {
+		b.WriteString(" duplicate")
+	}
 	return b.String()
 }
 
@@ -314,7 +332,7 @@ func (t *Task) String() string {
 type recorder struct{ h *Harness }
 
 func (r recorder) TaskSubmitted(ctx context.Context, s taskloop.Submission) {
-	t := &Task{Name: s.Spec.Name, Spec: s.Spec, Later: s.Later, RequestID: taskloop.RequestID(ctx), result: s.Result}
+	t := &Task{Name: s.Spec.Name, Spec: s.Spec, Later: s.Later, Duplicate: s.Duplicate, RequestID: taskloop.RequestID(ctx), result: s.Result}
 	if s.Args != nil {
 		args := s.Args
 		if s.Spec.Durable {
@@ -347,14 +365,16 @@ func (r recorder) TaskDropped(ctx context.Context, e taskloop.Event) {
 }
 
 // roundTrip encodes args as a durable task's job does and decodes them
-// into a new value of their type, as its worker does.
+// into a new value of their type, as its worker does: with
+// taskloop.DecodeArgs, which wants every key a parameter's and refuses
+// unknown fields in the structs inside.
 func roundTrip(args any) (back any, data []byte, err error) {
 	data, err = json.Marshal(args)
 	if err != nil {
 		return args, nil, err
 	}
 	v := reflect.New(reflect.TypeOf(args))
-	if err := json.Unmarshal(data, v.Interface()); err != nil {
+	if err := taskloop.DecodeArgs(data, v.Interface()); err != nil {
 		return args, data, err
 	}
 	return v.Elem().Interface(), data, nil

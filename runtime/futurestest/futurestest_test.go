@@ -3,6 +3,7 @@ package futurestest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +25,15 @@ func reset() {
 	testapp.Ticks.Lock()
 	testapp.Ticks.N = 0
 	testapp.Ticks.Unlock()
+	testapp.Confirmed.Lock()
+	testapp.Confirmed.Emails = nil
+	testapp.Confirmed.Unlock()
+	testapp.Refreshes.Lock()
+	testapp.Refreshes.N = 0
+	testapp.Refreshes.Unlock()
+	testapp.Digests.Lock()
+	testapp.Digests.N = 0
+	testapp.Digests.Unlock()
 }
 
 // signup posts a signup to the app's views through h.
@@ -135,6 +145,109 @@ func TestDurableArgumentsMakeTheJSONTrip(t *testing.T) {
 	}
 }
 
+// TestDurableArgumentsDecodeStrictly: the harness decodes a durable task's
+// arguments as a worker does, strictly, so that JSON with a key that the
+// argument's type lacks (a Total that only MarshalJSON writes) fails here
+// as the job would fail on a worker, and ArgsErr says why.
+func TestDurableArgumentsDecodeStrictly(t *testing.T) {
+	reset()
+	h := futurestest.New(t)
+	if err := testapp.RegisterTasks(h); err != nil {
+		t.Fatal(err)
+	}
+	ctx := h.Context(context.Background())
+	f := testapp.ArchiveAsync(ctx, testapp.Note{Text: "line", Line: &testapp.Line{Qty: 2, Price: 3}})
+	h.RunUntilIdle()
+	task := h.Only("Archive")
+	if !strings.Contains(string(task.JSON), `"Total":6`) {
+		t.Fatalf("JSON %s, want the line's Total", task.JSON)
+	}
+	_, err := f.Await(ctx)
+	if err == nil || !taskloop.IsPermanent(err) || !strings.Contains(err.Error(), `unknown field "Total"`) {
+		t.Fatalf("task error %v, want a permanent unknown-field error", err)
+	}
+	if task.ArgsErr == nil || !strings.Contains(task.ArgsErr.Error(), `unknown field "Total"`) {
+		t.Fatalf("ArgsErr %v, want the worker's decoding error", task.ArgsErr)
+	}
+	testapp.Received.Lock()
+	defer testapp.Received.Unlock()
+	if len(testapp.Received.Notes) != 0 {
+		t.Fatalf("Archive received %v", testapp.Received.Notes)
+	}
+}
+
+// TestUniqueDuplicatesAreRecorded: a duplicate of a unique task is
+// recorded with Duplicate set and does not run; a durable duplicate's
+// future resolves at once with a duplicate Receipt, another task's follows
+// the original's result; limit= and priority= are in the recorded Spec.
+func TestUniqueDuplicatesAreRecorded(t *testing.T) {
+	reset()
+	h := futurestest.New(t)
+	if err := testapp.RegisterTasks(h); err != nil {
+		t.Fatal(err)
+	}
+	ctx := h.Context(context.Background())
+
+	testapp.ConfirmAsync(ctx, "ada@example.com")
+	dup := testapp.ConfirmAsync(ctx, "ada@example.com")
+	testapp.ConfirmAsync(ctx, "bob@example.com")
+	confirms := h.Find("Confirm")
+	if len(confirms) != 3 || confirms[0].Duplicate || !confirms[1].Duplicate || confirms[2].Duplicate {
+		t.Fatalf("recorded %v, want the second a duplicate", confirms)
+	}
+	if r, ok := dup.Peek(); !ok || r.Err != nil || !r.Value.Duplicate || !confirms[1].Done() {
+		t.Fatalf("the duplicate's future: %+v (resolved %v), want a duplicate Receipt at once", r, ok)
+	}
+	if s := confirms[0].Spec; s.Limit != 2 || s.Priority != 2 || s.Unique == nil || !s.Unique.ByArgs {
+		t.Fatalf("Confirm's spec %+v", s)
+	}
+	if n := h.RunUntilIdle(); n != 2 {
+		t.Fatalf("ran %d, want ada and bob once each", n)
+	}
+	// Done, ada's is forgotten (no period): asking again runs again.
+	testapp.ConfirmAsync(ctx, "ada@example.com")
+	if again := h.Find("Confirm")[3]; again.Duplicate || h.RunUntilIdle() != 1 {
+		t.Fatalf("a confirmation asked for after the first ran: %v", again)
+	}
+	testapp.Confirmed.Lock()
+	if got := strings.Join(testapp.Confirmed.Emails, " "); got != "ada@example.com bob@example.com ada@example.com" {
+		t.Errorf("confirmed %s", got)
+	}
+	testapp.Confirmed.Unlock()
+
+	// Inside a request, the second LaterDurable is the duplicate.
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /confirm", func(w http.ResponseWriter, r *http.Request) {
+		testapp.ConfirmLater(r.Context(), "cy@example.com")
+		testapp.ConfirmLater(r.Context(), "cy@example.com")
+	})
+	h.Handler(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/confirm", nil))
+	confirms = h.Find("Confirm")[4:]
+	if len(confirms) != 2 || !confirms[0].Later || confirms[0].Duplicate || confirms[1].Later || !confirms[1].Duplicate {
+		t.Fatalf("in a request: %v (later %v, %v)", confirms, confirms[0].Later, confirms[1].Later)
+	}
+	if n := h.RunUntilIdle(); n != 1 {
+		t.Fatalf("ran %d after the request, want cy's once", n)
+	}
+
+	// A unique task that is not durable: the duplicate waits for the
+	// original and has its result.
+	first := testapp.RefreshAsync(ctx, "k")
+	second := testapp.RefreshAsync(ctx, "k")
+	refreshes := h.Find("Refresh")
+	if len(refreshes) != 2 || !refreshes[1].Duplicate || refreshes[1].Done() || refreshes[1].Arg("key") != "k" {
+		t.Fatalf("recorded %v, want a pending duplicate with its key", refreshes)
+	}
+	if n := h.RunUntilIdle(); n != 1 {
+		t.Fatalf("ran %d, want one refresh", n)
+	}
+	a, errA := first.Await(ctx)
+	b, errB := second.Await(ctx)
+	if errA != nil || errB != nil || a != 1 || b != 1 || !refreshes[1].Done() {
+		t.Fatalf("results %d, %v and %d, %v; want both the one run's 1", a, errA, b, errB)
+	}
+}
+
 func TestUnregisteredDurableTaskFails(t *testing.T) {
 	h := futurestest.New(t)
 	f := testapp.ArchiveAsync(h.Context(context.Background()), testapp.Note{Text: "x"})
@@ -202,6 +315,52 @@ func TestEveryOnFakeTime(t *testing.T) {
 		defer testapp.Ticks.Unlock()
 		if testapp.Ticks.N != 3 || tick.Done() {
 			t.Fatalf("Tick ran %d times in 3 hours (done %v)", testapp.Ticks.N, tick.Done())
+		}
+	})
+}
+
+// TestCronOnFakeTime: a cron= task registered with the harness runs at
+// its schedule's times on the bubble's clock, to the nanosecond.
+func TestCronOnFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reset()
+		h := futurestest.New(t)
+		if err := testapp.RegisterTasks(h); err != nil { // starts Digest's schedule
+			t.Fatal(err)
+		}
+		digest := h.Only("Digest")
+		if fmt.Sprint(digest.Spec.Cron) != "0 9 * * *" || !strings.Contains(digest.String(), `cron="0 9 * * *"`) {
+			t.Fatalf("Digest's schedule %v (%s)", digest.Spec.Cron, digest)
+		}
+		digests := func() int {
+			testapp.Digests.Lock()
+			defer testapp.Digests.Unlock()
+			return testapp.Digests.N
+		}
+		now := time.Now().UTC()
+		nine := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.UTC)
+		if !nine.After(now) {
+			nine = nine.AddDate(0, 0, 1)
+		}
+		time.Sleep(time.Until(nine) - time.Nanosecond)
+		h.RunPending() // Tick's hours, not Digest
+		if n := digests(); n != 0 {
+			t.Fatalf("Digest ran %d times before 09:00", n)
+		}
+		time.Sleep(time.Nanosecond)
+		h.RunPending()
+		if n := digests(); n != 1 {
+			t.Fatalf("Digest ran %d times at 09:00, want 1", n)
+		}
+		for day := 1; day <= 2; day++ {
+			time.Sleep(24 * time.Hour)
+			h.RunPending()
+			if n := digests(); n != 1+day {
+				t.Fatalf("day %d: Digest ran %d times", day, n)
+			}
+		}
+		if digest.Done() {
+			t.Fatal("Digest's schedule ended")
 		}
 	})
 }

@@ -69,6 +69,19 @@
 // that went away), they are cancelled; a handler that returns normally
 // leaves them running.
 //
+// # Unique tasks, limits and schedules
+//
+// Three Spec fields carry River's controls onto the loop, so that durable
+// tasks behave alike with or without a backend. Spec.Unique makes a task
+// that matches one already waiting or running (by name, and arguments,
+// queue or period as it says) a duplicate, which does not run
+// (AsyncUnique, and AsyncDurable without a backend). Spec.Limit bounds how
+// many attempts of one task run at once; the others wait, in order, counted
+// in the queue's bound, and a task that awaits a task of its own name runs
+// it in its own slot instead of waiting for it. Spec.Cron runs a periodic
+// task at the times of a Schedule (runtime/cron's Expr), as Spec.Every does
+// at an interval.
+//
 // # Losses are never silent
 //
 // A task that does not run is logged at Warn with its name, the error and
@@ -123,11 +136,14 @@
 // (see [SupportsGeneratedCodeVersion1]).
 //
 //   - [Spec], with the fields [Spec.Name], [Spec.Retries], [Spec.Backoff],
-//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue] and
-//     [Spec.Durable];
+//     [Spec.Timeout], [Spec.Delay], [Spec.Every], [Spec.Queue],
+//     [Spec.Durable], [Spec.Cron], [Spec.Unique], [Spec.Priority] and
+//     [Spec.Limit]; [Unique], with [Unique.ByArgs], [Unique.ByQueue],
+//     [Unique.Period] and [Unique.States];
 //   - [Async] and [Later], and [AsyncWith] and [LaterWith] for tasks
 //     with parameters; for durable tasks [AsyncDurable],
-//     [LaterDurable], [DecodeArgs] and [Receipt];
+//     [LaterDurable], [DecodeArgs] and [Receipt]; for unique tasks
+//     [AsyncUnique] and [LaterUnique];
 //   - [Definition], with [Definition.Spec], [Definition.Run] and
 //     [Definition.RunJSON]; [Registrar] and its [Registrar.Register]; and
 //     [RegisterOn];
@@ -136,5 +152,6 @@
 //
 // Of package future they use [future.Future], the result of every wrapper,
 // and its [future.Future.Await], which the handler of a view that returns
-// a future calls.
+// a future calls. Of package runtime/cron, the files of tasks with a cron
+// schedule use [cron.Expr].
 package taskloop

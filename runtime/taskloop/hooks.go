@@ -79,6 +79,13 @@ type Submission struct {
 	// Later says the task waits for its request's response (Later or
 	// LaterDurable inside a request scope).
 	Later bool
+	// Duplicate says the loop found the task a duplicate of one already
+	// there (Spec.Unique) and does not run it: its future follows the
+	// original's, or, for a durable task, has resolved with a Receipt
+	// whose Duplicate is set. On a loop with a durable backend, the
+	// backend decides when it stores the job, after the submission: the
+	// insert's Receipt says so, and Duplicate is false here.
+	Duplicate bool
 	// Result reports whether the task's future has resolved, and its
 	// error. For a durable task on a loop with a backend, the future is
 	// the insert's: it resolves once the job is stored.
@@ -119,14 +126,15 @@ func (e Event) LogValue() slog.Value {
 // notifySubmitted tells l's SubmitHooks, if any, of the task of spec whose
 // future is f. args are boxed only then, so that generated code hands them
 // over for free when nobody listens.
-func notifySubmitted[A, T any](ctx context.Context, l *Loop, spec Spec, args A, later bool, f *future.Future[T]) {
+func notifySubmitted[A, T any](ctx context.Context, l *Loop, spec Spec, args A, later, dup bool, f *future.Future[T]) {
 	if l == nil || l.submitHooks == nil {
 		return
 	}
 	l.submitHooks.TaskSubmitted(ctx, Submission{
-		Spec:  spec,
-		Args:  args,
-		Later: later,
+		Spec:      spec,
+		Args:      args,
+		Later:     later,
+		Duplicate: dup,
 		Result: func() (bool, error) {
 			r, ok := f.Peek()
 			return ok, r.Err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,8 +176,11 @@ type Loop struct {
 	shutdownDone   chan struct{}
 	defs           map[string]*Definition
 	warnNotDurable sync.Once
-	unstarted      []*Definition   // periodic definitions registered before Start
-	baseCtx        context.Context // Start's context without its cancellation
+	unstarted      []*Definition       // periodic definitions registered before Start
+	limits         map[string]*limiter // by task name, for tasks with Spec.Limit
+	baseCtx        context.Context     // Start's context without its cancellation
+
+	unique uniqueSet // tasks with Spec.Unique
 
 	stats      counters
 	unfinished atomic.Int64 // tasks failed by the hard stop
@@ -413,8 +417,9 @@ func (l *Loop) stopHard() {
 	for t := range l.inline {
 		inline = append(inline, t)
 	}
+	limited := l.takeLimitedLocked()
 	l.mu.Unlock()
-	for _, t := range timers {
+	for _, t := range slices.Concat(timers, limited) {
 		l.leaveBacklog()
 		l.stopTask(t)
 	}

@@ -49,7 +49,7 @@ func (l *Loop) runReady() int {
 			}
 		}
 		if l.take(t) {
-			l.executeInline(t, 1)
+			l.executeInline(t, nil, 1)
 			ran++
 		}
 	}

@@ -26,7 +26,7 @@ import (
 // returns. Every submitted task's future resolves exactly once.
 func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
 	f := submitQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, any(nil), false, f)
+	notifySubmitted(ctx, l, spec, any(nil), false, false, f)
 	return f
 }
 
@@ -34,6 +34,11 @@ func Submit[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Cont
 // that AsyncDurable and LaterDurable make, which tell them themselves.
 func submitQuiet[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.Context) (T, error)) *future.Future[T] {
 	t, f := newTask(l, spec, fn)
+	return submitTask(ctx, l, t, f)
+}
+
+// submitTask is Submit for a task made already: t, of future f.
+func submitTask[T any](ctx context.Context, l *Loop, t *task, f *future.Future[T]) *future.Future[T] {
 	if l != nil {
 		if s := scopeFrom(ctx); s != nil {
 			s.track(t)
@@ -57,7 +62,7 @@ func Async[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 func AsyncWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
 	f := submitQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, args, false, f)
+	notifySubmitted(ctx, l, spec, args, false, false, f)
 	return f
 }
 
@@ -153,7 +158,7 @@ func (l *Loop) admitSlow(ctx context.Context, t *task) bool {
 			return true
 		case l.opts.WhenFull == Reject:
 		case t.spec.Delay <= 0 && !t.periodic():
-			l.runInline(t, parent.depth.Load()+1)
+			l.runInline(t, parent, parent.depth.Load()+1)
 			return false
 		case l.tryAdmit(2 * limit):
 			return true
@@ -233,8 +238,17 @@ func (l *Loop) place(t *task) {
 	switch {
 	case t.spec.Delay > 0:
 		l.after(t, t.spec.Delay)
-	case t.periodic():
+	case t.spec.Every > 0:
 		l.after(t, t.spec.Every)
+	case t.periodic():
+		next, ok := t.spec.nextRun(time.Time{}, time.Now())
+		if !ok {
+			l.leaveBacklog()
+			l.scheduleEnded(t)
+			return
+		}
+		t.runStart = next
+		l.after(t, time.Until(next))
 	default:
 		l.push(t)
 	}

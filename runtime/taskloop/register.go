@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Definition describes one task to a Registrar. Generated Register…Tasks
@@ -14,7 +15,8 @@ type Definition struct {
 	// Spec is the task's name and how to run it.
 	Spec Spec
 	// Run runs the task once with no arguments. It is set for periodic
-	// tasks (Spec.Every > 0), whose schedules the registrar starts, and nil
+	// tasks (Spec.Every > 0 or Spec.Cron set), whose schedules the
+	// registrar starts, and nil
 	// for tasks that only callers start.
 	Run func(ctx context.Context) error
 	// RunJSON runs the task once with its arguments encoded as JSON (as
@@ -33,7 +35,7 @@ type Registrar interface {
 var _ Registrar = (*Loop)(nil)
 
 // Register adds task definitions to the loop. The schedules of periodic
-// definitions (Spec.Every > 0 and Run set) start now if the loop runs, else
+// definitions (Spec.Every > 0 or Spec.Cron, and Run set) start now if the loop runs, else
 // at Start, and end at Shutdown. With a backend, durable definitions go to
 // the backend too, and their schedules run there (once across all
 // processes) instead of here. Register fails, adding none of defs, when a
@@ -52,8 +54,10 @@ func (l *Loop) Register(defs ...Definition) error {
 			problems = append(problems, errors.New("taskloop: Register: a definition has no name"))
 		case names[d.Spec.Name] || l.defs[d.Spec.Name] != nil:
 			problems = append(problems, fmt.Errorf("taskloop: Register: task %s is already registered", d.Spec.Name))
-		case d.Spec.Every > 0 && d.Run == nil:
+		case d.Spec.periodic() && d.Run == nil:
 			problems = append(problems, fmt.Errorf("taskloop: Register: periodic task %s has no Run function", d.Spec.Name))
+		case d.Spec.Every <= 0 && d.Spec.Cron != nil && d.Spec.Cron.Next(time.Now()).IsZero():
+			problems = append(problems, fmt.Errorf("taskloop: Register: the cron schedule of task %s never fires (or does not parse)", d.Spec.Name))
 		case d.Spec.Durable && d.RunJSON == nil:
 			problems = append(problems, fmt.Errorf("taskloop: Register: durable task %s has no RunJSON function", d.Spec.Name))
 		}
@@ -89,7 +93,7 @@ func (l *Loop) Register(defs ...Definition) error {
 	for _, d := range defs {
 		d := d
 		l.defs[d.Spec.Name] = &d
-		if d.Spec.Every > 0 && !(d.Spec.Durable && backend != nil) {
+		if d.Spec.periodic() && !(d.Spec.Durable && backend != nil) {
 			if l.state == started || l.manual {
 				start = append(start, &d)
 			} else {
@@ -112,7 +116,7 @@ func (l *Loop) startSchedule(ctx context.Context, d *Definition) {
 	f := submitUntracked(ctx, l, d.Spec, true, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, d.Run(ctx)
 	})
-	notifySubmitted(ctx, l, d.Spec, any(nil), false, f)
+	notifySubmitted(ctx, l, d.Spec, any(nil), false, false, f)
 }
 
 // Definitions returns the registered definitions, sorted by name.

@@ -17,14 +17,20 @@ import (
 // awaiting task's worker is blocked anyway, so running t there keeps the
 // number of tasks at work where it was, and no worker waits on a task that
 // no worker is left to run.
-func (l *Loop) help(ctx context.Context, t *task, depth int32) {
+func (l *Loop) help(ctx context.Context, t, parent *task, depth int32) {
 	for !t.settled.Load() && ctx.Err() == nil {
-		if l.take(t) {
-			l.runInline(t, depth)
+		if l.take(t) || l.unparkFor(t, parent) {
+			l.runInline(t, parent, depth)
 			continue // a retry may bring it back
 		}
 		ch := t.waitChan()
 		if t.settled.Load() || t.state.Load() == taskReady {
+			continue
+		}
+		if l.unparkFor(t, parent) {
+			// Put aside for its limit since the look above (acquire
+			// signals, which the wait below would see).
+			l.runInline(t, parent, depth)
 			continue
 		}
 		select {
@@ -35,20 +41,20 @@ func (l *Loop) help(ctx context.Context, t *task, depth int32) {
 	}
 }
 
-// runInline runs t now, for a task that submitted it to a full queue or
-// awaits it, depth tasks deep, and returns once t's attempt has ended. It
-// runs t in the calling goroutine, or, past maxInlineDepth, in a new one
-// that it waits for, so that a chain of tasks of any length never
-// overflows a stack.
-func (l *Loop) runInline(t *task, depth int32) {
+// runInline runs t now, for a task (parent) that submitted it to a full
+// queue or awaits it, depth tasks deep, and returns once t's attempt has
+// ended, or t waits for a slot of its Spec.Limit. It runs t in the calling
+// goroutine, or, past maxInlineDepth, in a new one that it waits for, so
+// that a chain of tasks of any length never overflows a stack.
+func (l *Loop) runInline(t, parent *task, depth int32) {
 	if depth <= maxInlineDepth {
-		l.executeInline(t, depth)
+		l.executeInline(t, parent, depth)
 		return
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.executeInline(t, 1)
+		l.executeInline(t, parent, 1)
 	}()
 	<-done
 }
@@ -56,29 +62,41 @@ func (l *Loop) runInline(t *task, depth int32) {
 // execute runs one attempt of t in worker slot and decides what follows.
 func (l *Loop) execute(slot int, t *task) {
 	if t.settled.Load() {
-		return // failed by a hard stop while queued
+		l.release(t) // a slot handed to it while it waited
+		return       // failed by a hard stop while queued
 	}
 	// Publish t before looking at stoppedFlag: a hard stop sets the flag
 	// before it sweeps the running slots, so either it finds t here or t
 	// sees the flag.
 	l.running[slot].Store(t)
 	t.depth.Store(0)
+	if !l.acquire(t, nil) {
+		l.running[slot].Store(nil) // it waits for a slot of its limit
+		return
+	}
 	if l.startAttempt(t) {
 		actx, err := t.attempt(l) // runtime.Goexit leaves here with t in its slot: see work
 		l.stats.running.Add(-1)
+		l.release(t)
 		// t stays in its slot until its fate is decided (retry, settle,
 		// reschedule), so that a hard stop in between finds it there and
 		// fails it with ErrStopped.
 		l.decide(actx, t, err)
+	} else {
+		l.release(t)
 	}
 	l.running[slot].Store(nil)
 }
 
 // executeInline is execute for a task run in the goroutine of a task that
 // submitted or awaits it, depth tasks deep.
-func (l *Loop) executeInline(t *task, depth int32) {
+func (l *Loop) executeInline(t, parent *task, depth int32) {
 	if t.settled.Load() {
+		l.release(t)
 		return
+	}
+	if !l.acquire(t, parent) {
+		return // it waits for a slot of its limit
 	}
 	// Published for the hard stop, as execute publishes in its slot.
 	l.mu.Lock()
@@ -99,13 +117,17 @@ func (l *Loop) executeInline(t *task, depth int32) {
 			// runs it, its parent's worker included (see work); t itself
 			// must not be left unresolved.
 			l.stats.running.Add(-1)
+			l.release(t)
 			l.settle(t, ErrGoexit)
 		}
 	}()
 	if l.startAttempt(t) {
 		actx, err := t.attempt(l)
 		l.stats.running.Add(-1)
+		l.release(t)
 		l.decide(actx, t, err)
+	} else {
+		l.release(t)
 	}
 	goexit = false
 }
@@ -152,8 +174,23 @@ func (l *Loop) decide(actx context.Context, t *task, err error) {
 		l.settle(t, nil)
 		return
 	}
+	next, ok := t.spec.nextRun(t.runStart, time.Now())
+	if !ok {
+		l.scheduleEnded(t)
+		return
+	}
+	if t.spec.Every <= 0 {
+		t.runStart = next // the time the run is due, for the one after
+	}
 	l.backlog.Add(1)
-	l.after(t, time.Until(t.runStart.Add(t.spec.Every)))
+	l.after(t, time.Until(next))
+}
+
+// scheduleEnded ends a periodic task whose schedule has no next time (a
+// cron expression that never fires again), with its last run's value.
+func (l *Loop) scheduleEnded(t *task) {
+	l.opts.Logger.Info("periodic task ended: its schedule has no next time", "task", t.spec.Name)
+	l.settle(t, nil)
 }
 
 func (t *task) shouldRetry(err error) bool {
@@ -167,7 +204,7 @@ func (t *task) shouldRetry(err error) bool {
 // begin counts the start of an attempt; the first of a periodic run sets
 // runStart, from which the next run is scheduled.
 func (t *task) begin() {
-	if t.attempts.Add(1) == 1 && t.periodic() {
+	if t.attempts.Add(1) == 1 && t.spec.Every > 0 {
 		t.runStart = time.Now()
 	}
 }
@@ -278,6 +315,7 @@ func (l *Loop) work(slot int) {
 			// it and put a new worker in this one's slot.
 			if t := l.running[slot].Swap(nil); t != nil {
 				l.stats.running.Add(-1)
+				l.release(t)
 				l.settle(t, ErrGoexit)
 			}
 			go l.work(slot)

@@ -119,7 +119,7 @@ func Later[T any](ctx context.Context, spec Spec, fn func(context.Context) (T, e
 func LaterWith[A, T any](ctx context.Context, spec Spec, args A, fn func(context.Context) (T, error)) *future.Future[T] {
 	l := From(ctx)
 	f, later := laterQuiet(ctx, l, spec, fn)
-	notifySubmitted(ctx, l, spec, args, later, f)
+	notifySubmitted(ctx, l, spec, args, later, false, f)
 	return f
 }
 
@@ -131,6 +131,12 @@ func laterQuiet[T any](ctx context.Context, l *Loop, spec Spec, fn func(context.
 		return submitQuiet(ctx, l, spec, fn), false
 	}
 	t, f := newTask(l, spec, fn)
+	return laterTask(ctx, s, l, t, f)
+}
+
+// laterTask is Later for a task made already: t, of future f, bound for
+// l, in scope s; it reports whether the task waits for s to close.
+func laterTask[T any](ctx context.Context, s *Scope, l *Loop, t *task, f *future.Future[T]) (*future.Future[T], bool) {
 	if l != nil && !l.waitRoomForLater(ctx, t) {
 		return f, false
 	}

@@ -41,10 +41,95 @@ type Spec struct {
 	// durable-tasks documentation); the in-process loop runs it like any
 	// other task.
 	Durable bool
+	// Cron, when not nil, runs the task at the times it gives, as Every
+	// does at an interval (the two do not mix: Every wins): the first run
+	// at Cron.Next(now) after the schedule starts, each next one at
+	// Cron.Next of the time the run ended, so that runs never overlap. A
+	// zero time ends the schedule. Without a loop the task runs once, now.
+	// Generated code fills it with runtime/cron's Expr.
+	Cron Schedule
+	// Unique, when not nil, makes a new task that matches one already
+	// there a duplicate, which does not run: see Unique.
+	Unique *Unique
+	// Priority orders a durable backend's jobs: 1 (the default) runs
+	// first, 4 last, as River's priorities do. The in-process loop runs
+	// tasks in the order they become ready, whatever their priority.
+	Priority int
+	// Limit, when positive, is how many attempts of the task may run at
+	// once on a loop; the next ones wait, in order, for one to end. On a
+	// durable backend it is the limit in each worker process.
+	Limit int
 
 	// enqueue marks the spec of the loop task that stores a durable
 	// task's job on the backend (see enqueueSpec), for Event.Enqueue.
 	enqueue bool
+}
+
+// Schedule gives the times of a periodic task (Spec.Cron): Next returns
+// the first time after t at which the task should run, or the zero time
+// when it never runs again. River's PeriodicSchedule has the same method,
+// so a durable backend passes it on as it is.
+type Schedule interface {
+	Next(t time.Time) time.Time
+}
+
+// Unique says when a new task is a duplicate of another of the same name
+// (Spec.Unique): the mapping of River's unique jobs (river.UniqueOpts)
+// onto the task loop. A duplicate does not run: the future of a durable
+// task's duplicate resolves at once with a Receipt whose Duplicate field
+// is set (and, on a durable backend, whose JobID is the existing job's);
+// that of any other task resolves with the original's result.
+//
+// On a loop, a task is a duplicate while its original waits or runs, in a
+// state of States; with a Period, also once the original has ended, until
+// the end of the period it was due in, if its end state (completed,
+// cancelled or discarded) is among States. River also keeps completed jobs,
+// which block duplicates by default, until its job cleaner deletes them (a
+// day later, by default); a loop forgets a task that ended at once when
+// there is no Period.
+type Unique struct {
+	// ByArgs makes tasks with different arguments (as JSON) distinct; else
+	// every task of the name matches.
+	ByArgs bool
+	// ByQueue makes tasks of different queues distinct.
+	ByQueue bool
+	// Period, when positive, makes tasks due in different periods (their
+	// due time rounded down to a multiple of Period, in UTC) distinct.
+	Period time.Duration
+	// States are River's job states in which an original blocks a
+	// duplicate; nil means River's default: available, completed, pending,
+	// retryable, running and scheduled. If set, it must include available,
+	// pending, running and scheduled, as River requires. A loop maps its
+	// tasks' states onto River's: scheduled (delayed), available (queued),
+	// running, retryable (waiting to retry), completed, cancelled, and
+	// discarded (failed).
+	States []string
+}
+
+// periodic reports whether the spec runs a task repeatedly.
+func (s *Spec) periodic() bool { return s.Every > 0 || s.Cron != nil }
+
+// nextRun returns when a periodic task runs next, after a run that was
+// due at prev (zero before the first) and ended at now, and false when
+// its schedule has no next time.
+func (s *Spec) nextRun(prev, now time.Time) (time.Time, bool) {
+	if s.Every > 0 {
+		if prev.IsZero() {
+			return now.Add(s.Every), true
+		}
+		return prev.Add(s.Every), true
+	}
+	// A run that a timer started a hair early may end before the time it
+	// was due: the next one comes after that time, never at it again.
+	next := s.Cron.Next(later(prev, now))
+	return next, !next.IsZero()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // RetryDelay is the wait before retrying after the given failed attempt (1

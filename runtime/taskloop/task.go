@@ -50,6 +50,7 @@ type task struct {
 	state     atomic.Int32 // taskIdle, taskReady, taskTaken
 	depth     atomic.Int32 // how many tasks deep it runs inline; 0 on a worker
 	hi        int32        // 1-based index of its entry on the loop's timer heap, 0 if none; guarded by loop.mu
+	slot      int8         // noSlot, ownSlot or borrowed, under Spec.Limit: see acquire
 	settled   atomic.Bool
 	cancelled atomic.Bool
 }
@@ -79,6 +80,9 @@ type typedTask[T any] struct {
 	fn      func(context.Context) (T, error)
 	value   T
 	promise future.Promise[T]
+	// followers resolve the futures of the task's duplicates (see Unique);
+	// added under the loop's unique.mu before the task ends, read after.
+	followers []func(T, error) bool
 }
 
 func (t *typedTask[T]) call(ctx context.Context) error {
@@ -90,12 +94,14 @@ func (t *typedTask[T]) call(ctx context.Context) error {
 }
 
 func (t *typedTask[T]) resolve(err error) {
-	if err != nil {
-		var zero T
-		t.promise.Resolve(zero, err)
-		return
+	var v T
+	if err == nil {
+		v = t.value
 	}
-	t.promise.Resolve(t.value, nil)
+	t.promise.Resolve(v, err)
+	for _, f := range t.followers {
+		f(v, err)
+	}
 }
 
 // newTask returns a task for fn, bound for l (nil: run synchronously), and
@@ -129,7 +135,7 @@ func (t *task) CheckAwait(ctx context.Context) error {
 	}
 	if l := t.loop; l != nil && !t.settled.Load() {
 		if cur := runningTask(ctx, l); cur != nil && cur != t {
-			l.help(ctx, t, cur.depth.Load()+1)
+			l.help(ctx, t, cur, cur.depth.Load()+1)
 		}
 	}
 	return nil
@@ -138,7 +144,7 @@ func (t *task) CheckAwait(ctx context.Context) error {
 // Cancel is the task future's Cancel (future.Producer).
 func (t *task) Cancel() { t.cancel() }
 
-func (t *task) periodic() bool { return t.spec.Every > 0 }
+func (t *task) periodic() bool { return t.spec.periodic() }
 
 // endsAtShutdown reports whether Shutdown ends t while it waits on a timer:
 // periodic tasks end, and delayed tasks that never started fail; tasks
@@ -202,6 +208,9 @@ func (t *task) finish(err error) {
 		if !errors.As(err, &te) || te.Name != t.spec.Name {
 			err = &TaskError{Name: t.spec.Name, Attempts: int(t.attempts.Load()), Err: err}
 		}
+	}
+	if t.spec.Unique != nil && t.loop != nil {
+		t.loop.uniqueEnded(t, err)
 	}
 	t.impl.resolve(err)
 	t.signal()

@@ -85,12 +85,18 @@ func (l *Loop) endAtShutdown(t *task) {
 	}
 }
 
-// unwait takes t off the timer heap, reporting whether it was there.
+// unwait takes t off the timer heap, or out of the tasks waiting for a
+// slot of its limit, reporting whether it was there.
 func (l *Loop) unwait(t *task) bool {
 	l.mu.Lock()
 	if t.hi == 0 {
+		// Or in the waiting list of its Spec.Limit.
+		parked := t.spec.Limit > 0 && l.unlimitLocked(t)
 		l.mu.Unlock()
-		return false
+		if parked {
+			l.leaveBacklog()
+		}
+		return parked
 	}
 	l.timers.remove(t)
 	l.stats.waiting.Add(-1)

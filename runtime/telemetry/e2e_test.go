@@ -7,18 +7,23 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/gofutures/futures/internal/testkit"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/taskloop"
+	"github.com/gofutures/futures/runtime/telemetry"
 	"github.com/gofutures/futures/runtime/telemetry/durabletel"
 	"github.com/gofutures/futures/runtime/telemetry/internal/e2eapp"
 )
@@ -221,6 +226,100 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 	for _, w := range there {
 		if w.Name == ship.name && (w.Attributes["futures.task.durable"] != "true" || w.Attributes["futures.task.outcome"] != "success") {
 			t.Errorf("the worker's task span has attributes %v", w.Attributes)
+		}
+	}
+}
+
+// TestSnoozedJobIsNotAnAttempt: a job of a task with limit= that finds as
+// many running in its worker process is snoozed, which is no attempt of
+// the task: its span says "snoozed", not an error, and it counts neither
+// as a retry nor in the durations of attempts.
+func TestSnoozedJobIsNotAnAttempt(t *testing.T) {
+	_, schema, pool := database(t)
+	r := newRig(t)
+	backend := durable.New(pool, durable.Options{
+		Schema: schema, MaxWorkers: 4, LimitWait: 20 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
+		Middleware: durabletel.Middleware(r.tel), Logger: slog.New(slog.DiscardHandler),
+	})
+	loop := taskloop.New(taskloop.Options{Hooks: r.tel, Backend: backend, Logger: slog.New(slog.DiscardHandler)})
+	spec := taskloop.Spec{Name: "limited", Durable: true, Limit: 1}
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	err := loop.Register(taskloop.Definition{Spec: spec, RunJSON: func(ctx context.Context, data []byte) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = loop.Shutdown(context.Background()) })
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the shutdown, which waits for the jobs
+	ctx := taskloop.WithLoop(context.Background(), loop)
+	for i := range 2 {
+		if _, err := taskloop.AsyncDurable(ctx, spec, struct{ N int }{i}, nil).Await(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	outcomes := func() map[string]int {
+		n := map[string]int{}
+		for _, s := range r.spans.GetSpans() {
+			if s.Name == spec.Name {
+				n[attr(s, telemetry.AttrTaskOutcome).AsString()]++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for outcomes()["snoozed"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snoozed span in 30s; outcomes %v", outcomes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	unblock()
+	for outcomes()["success"] < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two jobs did not end in 30s; outcomes %v", outcomes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, s := range r.spans.GetSpans() {
+		if s.Name == spec.Name && s.Status.Code == codes.Error {
+			t.Errorf("a span of the limited task is an error: %+v", s)
+		}
+	}
+	if o := outcomes(); len(o) != 2 {
+		t.Errorf("outcomes %v, want only success and snoozed", o)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := r.reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch m.Name {
+			case "futures.task.retries":
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					if name, _ := dp.Attributes.Value(telemetry.AttrTaskName); name.AsString() == spec.Name {
+						t.Errorf("%d retries of the limited task counted", dp.Value)
+					}
+				}
+			case "futures.task.duration":
+				for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+					name, _ := dp.Attributes.Value(telemetry.AttrTaskName)
+					o, _ := dp.Attributes.Value(telemetry.AttrTaskOutcome)
+					if name.AsString() == spec.Name && o.AsString() != "success" {
+						t.Errorf("%d attempts of the limited task with outcome %s", dp.Count, o.AsString())
+					}
+				}
+			}
 		}
 	}
 }

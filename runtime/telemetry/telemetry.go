@@ -29,7 +29,8 @@
 // span is named after the task ("example.com/app.SendWelcome") and has
 // the attributes futures.task.name, futures.task.attempt,
 // futures.task.queue, futures.task.durable and, when it ends,
-// futures.task.outcome (success, error, panic, timeout or canceled); a
+// futures.task.outcome (success, error, panic, timeout or canceled; a
+// durable job snoozed by its task's limit, snoozed: see durabletel); a
 // failed attempt records its error (a panic, its stack) and has status
 // Error. A task's span is a child of the span that was current where it
 // was scheduled: a view's after-response task is a child of the view's

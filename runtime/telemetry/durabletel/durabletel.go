@@ -29,6 +29,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/riverqueue/rivercontrib/otelriver"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
@@ -77,6 +78,13 @@ func Extract(ctx context.Context, metadata []byte) context.Context {
 	return propagation.TraceContext{}.Extract(ctx, carrier)
 }
 
+// OutcomeSnoozed is the futures.task.outcome of the span of a job that was
+// snoozed rather than run (river.JobSnooze: runtime/durable snoozes a job
+// of a task with limit= when as many run in the process already). It is
+// not an attempt: it counts neither in futures.task.duration nor as a
+// retry, and the span is no error.
+const OutcomeSnoozed = "snoozed"
+
 // attempt makes a span per attempt of the task whose job is worked, and
 // records its duration, through the Telemetry's task hooks.
 type attempt struct {
@@ -101,6 +109,16 @@ func (a *attempt) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 			e.Err = &future.PanicError{Value: r, Stack: debug.Stack()}
 			a.t.TaskFinished(ctx, e)
 			panic(r)
+		}
+		if _, ok := errors.AsType[*river.JobSnoozeError](err); ok {
+			// Snoozed, as runtime/durable does a job of a task with limit=
+			// that finds as many running in this process: the task did not
+			// run, and River does not count an attempt. The span says so;
+			// no attempt's duration, no retry, no error.
+			span := trace.SpanFromContext(ctx)
+			span.SetAttributes(telemetry.AttrTaskOutcome.String(OutcomeSnoozed))
+			span.End()
+			return
 		}
 		var cancel *river.JobCancelError
 		e.Retrying = err != nil && !errors.As(err, &cancel) && job.Attempt < job.MaxAttempts

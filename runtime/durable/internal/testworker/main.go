@@ -4,14 +4,18 @@
 // its arguments say and then records that it ran in the table done of the
 // test's schema:
 //
-//	CREATE TABLE <schema>.done (n bigint, worker text, at timestamptz DEFAULT now())
+//	CREATE TABLE <schema>.done (n bigint, worker text, running int, at timestamptz DEFAULT now())
 //
 // One row per run, so that a job run twice (at least once, after a crash)
-// shows as two rows with the same n. A job whose arguments say crash is a
+// shows as two rows with the same n; running is how many runs of the task
+// this process had going when the row was written, this one included. A job whose arguments say crash is a
 // poison job: once recorded, it kills its own process (SIGKILL on Unix),
 // as a task that crashes every worker would. The task has the retries that
 // -retries gives (0 by default, as //futures:task durable without
-// options). The worker prints "ready" once working, and
+// options), the limit that -limit gives, and the queue that -queue gives.
+// With -cron, the worker also registers durabletest.tick, a durable task
+// on that cron schedule that records a row with n = 0. The worker prints
+// "ready" once working, and
 // shuts down gracefully on SIGINT, SIGTERM or the end of its standard
 // input (so that it does not outlive a test that died).
 package main
@@ -25,11 +29,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gofutures/futures/runtime/cron"
 	"github.com/gofutures/futures/runtime/durable"
 	"github.com/gofutures/futures/runtime/taskloop"
 )
@@ -52,6 +58,8 @@ type config struct {
 	retries           int
 	maxRescues        int
 	rescueAfter, poll time.Duration
+	limit             int
+	queue, cron       string
 }
 
 func main() {
@@ -64,6 +72,9 @@ func main() {
 	flag.IntVar(&c.maxRescues, "max-rescues", 0, "Options.MaxRescues (0: the default)")
 	flag.DurationVar(&c.rescueAfter, "rescue-after", 0, "Options.RescueStuckJobsAfter (0: River's default)")
 	flag.DurationVar(&c.poll, "poll", 50*time.Millisecond, "Options.FetchPollInterval")
+	flag.IntVar(&c.limit, "limit", 0, "the task's Spec.Limit")
+	flag.StringVar(&c.queue, "queue", "", "the task's Spec.Queue")
+	flag.StringVar(&c.cron, "cron", "", "a cron schedule for durabletest.tick")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "testworker:", err)
@@ -103,8 +114,11 @@ func run(c config) error {
 		Logger:               logger,
 	})
 	loop := taskloop.New(taskloop.Options{Backend: backend, Logger: logger})
-	insert := "INSERT INTO " + c.schema + ".done (n, worker) VALUES ($1, $2)"
+	insert := "INSERT INTO " + c.schema + ".done (n, worker, running) VALUES ($1, $2, $3)"
+	var running atomic.Int32
 	record := func(ctx context.Context, a recordArgs) error {
+		n := running.Add(1)
+		defer running.Add(-1)
 		if a.SleepMS > 0 {
 			select {
 			case <-time.After(time.Duration(a.SleepMS) * time.Millisecond):
@@ -112,7 +126,7 @@ func run(c config) error {
 				return ctx.Err()
 			}
 		}
-		if _, err := pool.Exec(ctx, insert, a.N, c.name); err != nil {
+		if _, err := pool.Exec(ctx, insert, a.N, c.name, n); err != nil {
 			return err
 		}
 		if a.Crash {
@@ -127,8 +141,8 @@ func run(c config) error {
 		}
 		return nil
 	}
-	err = loop.Register(taskloop.Definition{
-		Spec: taskloop.Spec{Name: TaskName, Retries: c.retries, Durable: true},
+	defs := []taskloop.Definition{{
+		Spec: taskloop.Spec{Name: TaskName, Retries: c.retries, Durable: true, Limit: c.limit, Queue: c.queue},
 		RunJSON: func(ctx context.Context, data []byte) error {
 			var a recordArgs
 			if err := taskloop.DecodeArgs(data, &a); err != nil {
@@ -136,8 +150,23 @@ func run(c config) error {
 			}
 			return record(ctx, a)
 		},
-	})
-	if err != nil {
+	}}
+	if c.cron != "" {
+		expr, err := cron.Parse(c.cron)
+		if err != nil {
+			return err
+		}
+		tick := func(ctx context.Context) error {
+			_, err := pool.Exec(ctx, insert, 0, c.name, 1)
+			return err
+		}
+		defs = append(defs, taskloop.Definition{
+			Spec:    taskloop.Spec{Name: "durabletest.tick", Durable: true, Cron: expr},
+			Run:     tick,
+			RunJSON: func(ctx context.Context, _ []byte) error { return tick(ctx) },
+		})
+	}
+	if err := loop.Register(defs...); err != nil {
 		return err
 	}
 	// Not ctx: cancelling Start's context stops the loop hard, and the

@@ -4,6 +4,7 @@ package testapp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 )
@@ -97,6 +98,24 @@ type Note struct {
 	Text   string
 	Amount float64
 	Level  Level `json:",omitempty"`
+	Line   *Line `json:",omitempty"`
+}
+
+// Line is an order line of a note. Its JSON carries a Total for the
+// readers of an API, which a worker's strict decoding refuses: Line has no
+// such field.
+type Line struct {
+	Qty   int
+	Price float64
+}
+
+// MarshalJSON adds the line's total.
+func (l Line) MarshalJSON() ([]byte, error) {
+	type plain Line
+	return json.Marshal(struct {
+		plain
+		Total float64
+	}{plain(l), float64(l.Qty) * l.Price})
 }
 
 // Level is a note's level.
@@ -139,5 +158,55 @@ func Tick(ctx context.Context) error {
 	Ticks.Lock()
 	defer Ticks.Unlock()
 	Ticks.N++
+	return nil
+}
+
+// Confirmed are the emails that Confirm confirmed, in order.
+var Confirmed struct {
+	sync.Mutex
+	Emails []string
+}
+
+// Confirm confirms a signup's email, once per email however often it is
+// asked for while pending, at most two at once, before other jobs.
+//
+//futures:task durable unique=args limit=2 priority=2
+func Confirm(ctx context.Context, email string) error {
+	Confirmed.Lock()
+	defer Confirmed.Unlock()
+	Confirmed.Emails = append(Confirmed.Emails, email)
+	return nil
+}
+
+// Refreshes counts Refresh's runs.
+var Refreshes struct {
+	sync.Mutex
+	N int
+}
+
+// Refresh refreshes a cache entry and returns how many refreshes ran;
+// asking again while one is pending waits for that one.
+//
+//futures:task unique=args
+func Refresh(ctx context.Context, key string) (int, error) {
+	Refreshes.Lock()
+	defer Refreshes.Unlock()
+	Refreshes.N++
+	return Refreshes.N, nil
+}
+
+// Digests counts Digest's runs.
+var Digests struct {
+	sync.Mutex
+	N int
+}
+
+// Digest sends the daily digest at 09:00 UTC once registered.
+//
+//futures:task cron="0 9 * * *"
+func Digest(ctx context.Context) error {
+	Digests.Lock()
+	defer Digests.Unlock()
+	Digests.N++
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gofutures/futures/runtime/cron"
 	"github.com/gofutures/futures/runtime/future"
 	"github.com/gofutures/futures/runtime/taskloop"
 	"github.com/gofutures/futures/runtime/view"
@@ -50,6 +51,26 @@ var futuresTasks = []taskloop.Definition{
 		},
 		Run: func(ctx context.Context) error {
 			return Tick(ctx)
+		},
+	},
+	{
+		Spec: futuresSpec_Confirm,
+		RunJSON: func(ctx context.Context, data []byte) error {
+			var a futuresArgs_Confirm
+			if err := taskloop.DecodeArgs(data, &a); err != nil {
+				return err
+			}
+			return Confirm(ctx, a.Email)
+		},
+	},
+	{Spec: futuresSpec_Refresh},
+	{
+		Spec: taskloop.Spec{
+			Name: "github.com/gofutures/futures/runtime/futurestest/internal/testapp.Digest",
+			Cron: cron.Expr("0 9 * * *"),
+		},
+		Run: func(ctx context.Context) error {
+			return Digest(ctx)
 		},
 	},
 }
@@ -213,5 +234,104 @@ func TickAsync(ctx context.Context) *future.Future[struct{}] {
 func TickLater(ctx context.Context) *future.Future[struct{}] {
 	return taskloop.Later(ctx, futuresSpec_Tick, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, Tick(ctx)
+	})
+}
+
+// futuresSpec_Confirm is how ConfirmAsync and ConfirmLater run Confirm.
+var futuresSpec_Confirm = taskloop.Spec{
+	Name:     "github.com/gofutures/futures/runtime/futurestest/internal/testapp.Confirm",
+	Durable:  true,
+	Unique:   &taskloop.Unique{ByArgs: true},
+	Priority: 2,
+	Limit:    2,
+}
+
+// futuresArgs_Confirm are the arguments of Confirm as they travel in a durable
+// job.
+type futuresArgs_Confirm struct {
+	Email string `json:"email"`
+}
+
+// ConfirmAsync starts the durable task Confirm and returns its future. On a
+// loop with a durable backend (taskloop.Options.Backend), it stores a job with
+// the arguments as JSON (in the transaction that ctx carries, if any) and the
+// future resolves once the job is stored, with its ID. Without a backend,
+// Confirm runs like any task: on the loop that ctx names or the default loop,
+// or now, in this goroutine, with no loop. Options: unique=args limit=2
+// priority=2 durable.
+func ConfirmAsync(ctx context.Context, email string) *future.Future[taskloop.Receipt] {
+	return taskloop.AsyncDurable(ctx, futuresSpec_Confirm, futuresArgs_Confirm{Email: email}, func(ctx context.Context) error {
+		return Confirm(ctx, email)
+	})
+}
+
+// ConfirmLater is ConfirmAsync, except inside a request scope (a futures view
+// or taskloop.Middleware), where Confirm is stored or started only after the
+// response has been written.
+func ConfirmLater(ctx context.Context, email string) *future.Future[taskloop.Receipt] {
+	return taskloop.LaterDurable(ctx, futuresSpec_Confirm, futuresArgs_Confirm{Email: email}, func(ctx context.Context) error {
+		return Confirm(ctx, email)
+	})
+}
+
+// futuresSpec_Refresh is how RefreshAsync and RefreshLater run Refresh.
+var futuresSpec_Refresh = taskloop.Spec{
+	Name:   "github.com/gofutures/futures/runtime/futurestest/internal/testapp.Refresh",
+	Unique: &taskloop.Unique{ByArgs: true},
+}
+
+// futuresArgs_Refresh are the arguments of Refresh as RefreshAsync and
+// RefreshLater hand them to the task loop, which tells its duplicates apart by
+// them and gives them to its SubmitHooks (a test harness records them).
+type futuresArgs_Refresh struct {
+	Key string `json:"key"`
+}
+
+// RefreshAsync runs Refresh as a task on the loop that ctx names
+// (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
+// its future. With no loop, Refresh runs now, in this goroutine, and the future
+// is already resolved. Inside a request (a futures view or taskloop.Middleware)
+// the task belongs to it: it is cancelled if the request's context ends (the
+// view's timeout, a client gone) before the view returns. Options: unique=args.
+func RefreshAsync(ctx context.Context, key string) *future.Future[int] {
+	return taskloop.AsyncUnique(ctx, futuresSpec_Refresh, futuresArgs_Refresh{Key: key}, func(ctx context.Context) (int, error) {
+		return Refresh(ctx, key)
+	})
+}
+
+// RefreshLater is RefreshAsync, except inside a request scope (a futures view
+// or taskloop.Middleware), where Refresh starts only after the response has
+// been written, whatever the response, and is never cancelled by the request's
+// end. Awaiting the future inside that request fails with
+// taskloop.ErrAwaitInScope.
+func RefreshLater(ctx context.Context, key string) *future.Future[int] {
+	return taskloop.LaterUnique(ctx, futuresSpec_Refresh, futuresArgs_Refresh{Key: key}, func(ctx context.Context) (int, error) {
+		return Refresh(ctx, key)
+	})
+}
+
+// futuresSpec_Digest is how DigestAsync and DigestLater run Digest.
+var futuresSpec_Digest = taskloop.Spec{Name: "github.com/gofutures/futures/runtime/futurestest/internal/testapp.Digest"}
+
+// DigestAsync runs Digest as a task on the loop that ctx names
+// (taskloop.WithLoop) or the default loop (taskloop.SetDefault), and returns
+// its future. With no loop, Digest runs now, in this goroutine, and the future
+// is already resolved. Inside a request (a futures view or taskloop.Middleware)
+// the task belongs to it: it is cancelled if the request's context ends (the
+// view's timeout, a client gone) before the view returns. Options: cron="0 9 *
+// * *".
+func DigestAsync(ctx context.Context) *future.Future[struct{}] {
+	return taskloop.Async(ctx, futuresSpec_Digest, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, Digest(ctx)
+	})
+}
+
+// DigestLater is DigestAsync, except inside a request scope (a futures view or
+// taskloop.Middleware), where Digest starts only after the response has been
+// written, whatever the response, and is never cancelled by the request's end.
+// Awaiting the future inside that request fails with taskloop.ErrAwaitInScope.
+func DigestLater(ctx context.Context) *future.Future[struct{}] {
+	return taskloop.Later(ctx, futuresSpec_Digest, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, Digest(ctx)
 	})
 }

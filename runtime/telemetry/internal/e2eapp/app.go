@@ -15,9 +15,11 @@ type PlaceRequest struct {
 	ID string `path:"id"`
 }
 
-// Placed is PlaceOrder's answer.
+// Placed is PlaceOrder's answer: the order, and that its confirmation
+// is on its way.
 type Placed struct {
-	ID string `json:"id"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
 }
 
 // PlaceOrder accepts an order at once; it is confirmed after the response.
@@ -26,7 +28,7 @@ type Placed struct {
 func PlaceOrder(ctx context.Context, req PlaceRequest) (Placed, error) {
 	slog.InfoContext(ctx, "placing an order", "order", req.ID)
 	ConfirmLater(ctx, req.ID)
-	return Placed{ID: req.ID}, nil
+	return Placed{ID: req.ID, Status: "confirming"}, nil
 }
 
 // Confirm confirms an order after its response: it stores the shipment as

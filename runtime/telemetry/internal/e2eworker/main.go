@@ -56,7 +56,7 @@ func (e *fileExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 			out.ParentSpanID = s.Parent().SpanID().String()
 		}
 		for _, kv := range s.Attributes() {
-			out.Attributes[string(kv.Key)] = kv.Value.Emit()
+			out.Attributes[string(kv.Key)] = kv.Value.String()
 		}
 		line, err := json.Marshal(out)
 		if err != nil {
