@@ -480,6 +480,10 @@ func (cl *call) attempt(ctx context.Context, n int) (req *http.Request, resp *Re
 		upgraded, hr, err = cl.handshake(actx, c.hc, req)
 		switch {
 		case err == nil:
+			if hr == nil {
+				// A handshake that has no response to show (a browser's).
+				hr = &http.Response{StatusCode: http.StatusSwitchingProtocols, Status: "101 Switching Protocols", Proto: "HTTP/1.1", Header: http.Header{}}
+			}
 			// The connection is the caller's now; actx ends with the
 			// attempt, which no longer matters to it.
 			return req, &Response{

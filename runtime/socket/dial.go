@@ -2,9 +2,6 @@ package socket
 
 import (
 	"context"
-	"net/http"
-
-	"github.com/coder/websocket"
 
 	"github.com/gofutures/futures/runtime/httpclient"
 )
@@ -45,6 +42,10 @@ import (
 // message may be as large as hc's response limit (WithMaxResponseBytes);
 // a larger one closes the socket with 1009. The server pings the client,
 // and the Conn's reader, which always runs, answers.
+//
+// Compiled for a browser (js/wasm), the socket is the browser's
+// WebSocket, which sends its own headers (its Origin and cookies): the
+// client's and the request's headers and cookies are not sent.
 func Dial[In, Out any](ctx context.Context, hc *httpclient.Client, r *httpclient.Request, messages Messages, opts ...httpclient.CallOption) (*Conn[In, Out], error) {
 	ws, err := httpclient.Upgrade(ctx, hc, r, handshake, opts...)
 	if err != nil {
@@ -65,9 +66,4 @@ func Dial[In, Out any](ctx context.Context, hc *httpclient.Client, r *httpclient
 	}
 	go c.readLoop()
 	return c, nil
-}
-
-// handshake is coder/websocket's client handshake of req with hc.
-func handshake(ctx context.Context, hc *http.Client, req *http.Request) (*websocket.Conn, *http.Response, error) {
-	return websocket.Dial(ctx, req.URL.String(), &websocket.DialOptions{HTTPClient: hc, HTTPHeader: req.Header, Host: req.Host})
 }
