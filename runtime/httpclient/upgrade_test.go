@@ -71,7 +71,9 @@ func TestUpgrade(t *testing.T) {
 	}
 	// A handshake with no response to show (a browser's WebSocket).
 	got, err = httpclient.Upgrade(t.Context(), c, httpclient.NewRequest("GET", "/socket"),
-		func(context.Context, *http.Client, *http.Request) (string, *http.Response, error) { return "open", nil, nil })
+		func(context.Context, *http.Client, *http.Request) (string, *http.Response, error) {
+			return "open", nil, nil
+		})
 	if err != nil || got != "open" {
 		t.Errorf("no response: %q, %v", got, err)
 	}
